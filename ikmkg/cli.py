@@ -1,0 +1,94 @@
+"""The `ikmkg` command: validate, serve (and, as they land, dump, load, release).
+
+Exit codes: 0 success; 1 the data does not conform; 2 a usage, syntax or load error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ikmkg import __version__
+from ikmkg import kg as kg_module
+from ikmkg.errors import DataError
+from ikmkg.settings import SETTINGS, Settings
+
+HELP = {s.name: s.help for s in SETTINGS}
+
+
+class DataLoadError(click.ClickException):
+    """A load or syntax error: exit code 2, like a usage error."""
+
+    exit_code = 2
+
+
+def base_uri_option(f):  # noqa: ANN001, ANN201 - click decorator
+    return click.option("--base-uri", envvar="IKMKG_BASE_URI", default=None,
+                        help=HELP["base_uri"] + " [env IKMKG_BASE_URI]")(f)
+
+
+def project_dir_option(f):  # noqa: ANN001, ANN201 - click decorator
+    return click.option("--project-dir", envvar="IKMKG_PROJECT_DIR", default=None,
+                        type=click.Path(file_okay=False, exists=True),
+                        help=HELP["project_dir"] + " [env IKMKG_PROJECT_DIR]")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ikmkg")
+def cli() -> None:
+    """Publish the knowledge graph of Indonesia's IKM development programme as linked data."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "turtle"]),
+              default="text", show_default=True, help="How to print the validation report.")
+@base_uri_option
+@project_dir_option
+def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
+             project_dir: str | None) -> None:
+    """Check Turtle syntax and the SHACL shapes of FILES (default: the shipped data/*.ttl).
+
+    Exits 0 when the data conforms, 1 when it violates a shape, 2 on a syntax or load error.
+    """
+    from ikmkg.validation import validate as run_validation
+
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    try:
+        kg = kg_module.load(settings, files or None)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None
+    report = run_validation(kg)
+    if output_format == "json":
+        payload = {"conforms": report.conforms,
+                   "results": [vars(v) for v in report.violations]}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif output_format == "turtle":
+        click.echo(report.graph.serialize(format="turtle"))
+    else:
+        click.echo(report.text(), nl=False)
+    sys.exit(0 if report.conforms else 1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="IKMKG_HOST",
+              help="Interface to listen on [env IKMKG_HOST].")
+@click.option("--port", default=8080, show_default=True, type=int, envvar="IKMKG_PORT",
+              help="TCP port to listen on [env IKMKG_PORT].")
+@click.option("--workers", default=2, show_default=True, type=int, envvar="IKMKG_WORKERS",
+              help="gunicorn worker processes [env IKMKG_WORKERS].")
+@base_uri_option
+@project_dir_option
+def serve(host: str, port: int, workers: int, base_uri: str | None,
+          project_dir: str | None) -> None:
+    """Validate the graph and serve it (SPARQL endpoint and pages) with gunicorn."""
+    from ikmkg.server import run_server
+
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    try:
+        run_server(settings, host=host, port=port, workers=workers)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None

@@ -1,0 +1,38 @@
+"""Media types in one table: media type <-> rdflib/pyoxigraph format <-> file suffix."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    media_type: str
+    suffix: str
+    rdflib: str  # rdflib serializer/parser name
+    label: str
+
+
+#: RDF graph formats, the default (Turtle) first: werkzeug breaks ties by this order.
+RDF_FORMATS: tuple[Format, ...] = (
+    Format("text/turtle", "ttl", "turtle", "Turtle"),
+    Format("application/n-triples", "nt", "nt", "N-Triples"),
+    Format("application/ld+json", "jsonld", "json-ld", "JSON-LD"),
+    Format("application/rdf+xml", "rdf", "xml", "RDF/XML"),
+)
+#: Quad formats (keep named graphs).
+QUAD_FORMATS: tuple[Format, ...] = (
+    Format("application/n-quads", "nq", "nquads", "N-Quads"),
+    Format("application/trig", "trig", "trig", "TriG"),
+)
+#: SPARQL SELECT/ASK result formats, JSON first.
+RESULT_FORMATS: tuple[Format, ...] = (
+    Format("application/sparql-results+json", "srj", "json", "SPARQL JSON"),
+    Format("application/sparql-results+xml", "srx", "xml", "SPARQL XML"),
+    Format("text/csv", "csv", "csv", "CSV"),
+    Format("text/tab-separated-values", "tsv", "tsv", "TSV"),
+)
+HTML = Format("text/html", "html", "", "HTML")
+
+BY_SUFFIX = {f.suffix: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}
+BY_MEDIA_TYPE = {f.media_type: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}

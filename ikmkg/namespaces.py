@@ -1,0 +1,47 @@
+"""Vocabulary namespaces and the one PREFIXES map bound on every graph ikmkg builds."""
+
+from __future__ import annotations
+
+from rdflib import Graph, Namespace
+from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, QB, RDF, RDFS, SDO, SH, SKOS, TIME, VOID, XSD
+
+from ikmkg.settings import CANONICAL_BASE
+
+#: The project's own vocabulary under the canonical base; published IRIs follow --base-uri.
+IKM = Namespace(CANONICAL_BASE + "ontology#")
+IKMSH = Namespace(CANONICAL_BASE + "shapes#")
+WD = Namespace("http://www.wikidata.org/entity/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+#: Prefixes that are the same under every base.
+STATIC_PREFIXES: dict[str, Namespace] = {
+    "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD, "skos": SKOS, "org": ORG, "prov": PROV,
+    "time": TIME, "qb": QB, "dcterms": DCTERMS, "foaf": FOAF, "schema": SDO, "sh": SH,
+    "void": VOID, "dcat": DCAT, "wd": WD, "spdx": SPDX, "sd": SD,
+}
+
+
+def prefixes(base_uri: str = CANONICAL_BASE) -> dict[str, str]:
+    """Every prefix ikmkg uses, with the project's own ones under `base_uri`."""
+    own = {
+        "ikm": f"{base_uri}ontology#",
+        "ikmsh": f"{base_uri}shapes#",
+        "id": f"{base_uri}id/",
+    }
+    return {**own, **{k: str(v) for k, v in STATIC_PREFIXES.items()}}
+
+
+PREFIXES = prefixes()
+
+
+def bind_prefixes(graph: Graph, base_uri: str = CANONICAL_BASE) -> Graph:
+    """Bind every prefix on `graph` (replacing rdflib's defaults) and return it."""
+    for prefix, ns in prefixes(base_uri).items():
+        graph.bind(prefix, ns, override=True, replace=True)
+    return graph
+
+
+def sparql_prologue(base_uri: str = CANONICAL_BASE) -> str:
+    """PREFIX declarations for every prefix, one per line (for query pages and named queries)."""
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefixes(base_uri).items())

@@ -1,0 +1,92 @@
+"""Every configurable value of ikmkg in one table, read by the CLI, the app and the README.
+
+Each setting has a name, a default and a help text (the Datasette habit): the CLI builds its
+options from this table, `IKMKG_<NAME>` environment variables override defaults, and a test
+checks that every setting is documented in the README.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+#: Where the repository keeps ontology/, data/ and queries/ (an editable install reads them here).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+#: The canonical base under which the curated Turtle is written; every IRI is rebased from it.
+CANONICAL_BASE = "https://w3id.org/ikmkg/"
+
+
+class Setting(NamedTuple):
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_uri", CANONICAL_BASE,
+            "Base IRI under which every entity, the ontology and the shapes are published"),
+    Setting("project_dir", str(PROJECT_DIR),
+            "Folder holding ontology/, data/ and queries/"),
+    Setting("query_timeout", 5.0,
+            "Time limit of one SPARQL query in seconds (a request may lower it, never raise it)"),
+    Setting("max_results", 10000,
+            "Most rows (or triples) one query returns; a capped result says so"),
+    Setting("max_request_bytes", 1_000_000,
+            "Largest request body or query string accepted, in bytes (larger: 413)"),
+    Setting("max_concurrent_queries", 4,
+            "Queries evaluated at once; further ones wait briefly, then get 429"),
+    Setting("store", "",
+            "URL of a remote SPARQL endpoint to serve from instead of the embedded store"),
+    Setting("cache_dir", "",
+            "Folder for the on-disk store, validation cache and dumps (default: a temporary one)"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Explicit configuration handed to `create_app` and the data layer."""
+
+    base_uri: str = CANONICAL_BASE
+    project_dir: str = str(PROJECT_DIR)
+    query_timeout: float = 5.0
+    max_results: int = 10000
+    max_request_bytes: int = 1_000_000
+    max_concurrent_queries: int = 4
+    store: str = ""
+    cache_dir: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.base_uri.endswith(("/", "#")):
+            object.__setattr__(self, "base_uri", self.base_uri + "/")
+
+    @property
+    def ontology_dir(self) -> Path:
+        return Path(self.project_dir) / "ontology"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.project_dir) / "data"
+
+    @property
+    def queries_dir(self) -> Path:
+        return Path(self.project_dir) / "queries"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `IKMKG_<NAME>` variables, then explicit overrides (CLI options)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get(f"IKMKG_{setting.name.upper()}")
+            if raw is not None:
+                values[setting.name] = type(setting.default)(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+# The table and the dataclass must list the same settings with the same defaults.
+assert [s.name for s in SETTINGS] == [f.name for f in dataclasses.fields(Settings)]
+assert all(s.default == f.default for s, f in zip(SETTINGS, dataclasses.fields(Settings)))

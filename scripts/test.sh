@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine (as root), then run it.
+# This is the README's test command; .ci/run calls it unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(raptor2-utils)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing system packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python3 -m pip install -q -e '.[test]'
+exec python3 -m pytest -q "$@"

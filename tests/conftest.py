@@ -1,0 +1,50 @@
+"""Shared fixtures: settings, the loaded graph, the app and its clients (session-scoped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ikmkg import kg as kg_module
+from ikmkg.settings import Settings
+
+TESTS_DIR = Path(__file__).parent
+TEST_DATA_DIR = TESTS_DIR / "data"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def knowledge_graph(settings: Settings) -> kg_module.KnowledgeGraph:
+    """The shipped graph, loaded once (canonical base)."""
+    return kg_module.load(settings)
+
+
+@pytest.fixture(scope="session")
+def store(knowledge_graph):
+    from ikmkg.store import EmbeddedStore
+
+    return EmbeddedStore(knowledge_graph)
+
+
+def make_app(store=None, **overrides):
+    """An app for tests; `store` reuses an already loaded store, `overrides` change settings."""
+    from ikmkg.app import create_app
+
+    return create_app(Settings(**overrides), store=store)
+
+
+@pytest.fixture(scope="session")
+def app(store, settings):
+    application = make_app(store)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
