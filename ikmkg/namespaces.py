@@ -2,13 +2,115 @@
 
 from __future__ import annotations
 
-from rdflib import Graph, Namespace
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, QB, RDF, RDFS, SDO, SH, SKOS, TIME, VOID, XSD
 
 from ikmkg.settings import CANONICAL_BASE
 
-#: The project's own vocabulary under the canonical base; published IRIs follow --base-uri.
-IKM = Namespace(CANONICAL_BASE + "ontology#")
+
+# The project's own vocabulary under the canonical base (published IRIs follow --base-uri).
+# tests/test_namespaces.py checks that this list and ontology/ikm.ttl define the same terms.
+class IKM(DefinedNamespace):
+    """The ikmkg ontology (ontology/ikm.ttl); a typo in a term raises instead of minting an IRI."""
+
+    _NS = Namespace(CANONICAL_BASE + "ontology#")
+    _fail = True
+
+    # Classes
+    AdministrativeArea: URIRef
+    BPSCode: URIRef
+    City: URIRef
+    Code: URIRef
+    CodeScheme: URIRef
+    Company: URIRef
+    Country: URIRef
+    DirectorateGeneral: URIRef
+    District: URIRef
+    Enterprise: URIRef
+    Event: URIRef
+    GovernmentAgency: URIRef
+    ISO3166Code: URIRef
+    IndustryCentre: URIRef
+    IndustrySector: URIRef
+    KBLICode: URIRef
+    KemendagriCode: URIRef
+    Locality: URIRef
+    NewsArticle: URIRef
+    NewsOrganisation: URIRef
+    Photograph: URIRef
+    Place: URIRef
+    PostHolding: URIRef
+    ProductCategory: URIRef
+    Programme: URIRef
+    ProgrammePhase: URIRef
+    Province: URIRef
+    ProvinceEngagement: URIRef
+    ProvinceRoster: URIRef
+    ReferenceSource: URIRef
+    ReferenceStatement: URIRef
+    Regency: URIRef
+    SelectionCriterion: URIRef
+    SourceSentence: URIRef
+    Status: URIRef
+    Study: URIRef
+    Survey: URIRef
+    TerritorialAssignment: URIRef
+    Village: URIRef
+
+    # Properties
+    attestedOn: URIRef
+    businessUnitCount: URIRef
+    codeScheme: URIRef
+    conductedBy: URIRef
+    counterpart: URIRef
+    country: URIRef
+    dataSource: URIRef
+    directQuote: URIRef
+    established: URIRef
+    formedFrom: URIRef
+    hasCode: URIRef
+    hasPhase: URIRef
+    kbliCode: URIRef
+    laterName: URIRef
+    legalBasis: URIRef
+    location: URIRef
+    namedInArticle: URIRef
+    officialTitle: URIRef
+    parentArea: URIRef
+    participant: URIRef
+    partner: URIRef
+    period: URIRef
+    phase: URIRef
+    phaseOf: URIRef
+    photoDate: URIRef
+    placeKind: URIRef
+    placeName: URIRef
+    position: URIRef
+    possibleParentArea: URIRef
+    post: URIRef
+    product: URIRef
+    productFocus: URIRef
+    province: URIRef
+    refArea: URIRef
+    saidBy: URIRef
+    sector: URIRef
+    selectionCriterion: URIRef
+    site: URIRef
+    statedAs: URIRef
+    statedOn: URIRef
+    status: URIRef
+    statusYear: URIRef
+    subdivision: URIRef
+    surveys: URIRef
+    validFrom: URIRef
+    validUntil: URIRef
+    verificationStatus: URIRef
+    vintage: URIRef
+    websiteDomain: URIRef
+    wikidata: URIRef
+    workerCount: URIRef
+
 IKMSH = Namespace(CANONICAL_BASE + "shapes#")
 WD = Namespace("http://www.wikidata.org/entity/")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
