@@ -114,13 +114,12 @@ def describe(store: Store, iri: str) -> Graph:
         ValueError: `iri` contains characters no IRI of ours has.
     """
     node = check_iri(iri)
-    prologue = sparql_prologue(store.base_uri)
+    found = store.construct(sparql_prologue(store.base_uri) + _DESCRIBE_QUERY
+                            .replace("<IRI>", f"<{node}>")
+                            .replace("MAX_INBOUND", str(MAX_INBOUND)))
     graph = bind_prefixes(Graph(), store.base_uri)
-    for template in _QUERIES:
-        found = store.construct(prologue + template.replace("<IRI>", f"<{node}>")
-                                .replace("MAX_INBOUND", str(MAX_INBOUND)))
-        for s, p, o in found:
-            graph.add((s, p, plain_string(o)))
+    for s, p, o in found:
+        graph.add((s, p, plain_string(o)))
     return graph
 
 
@@ -132,41 +131,44 @@ def plain_string(node: Node) -> Node:
 
 
 _LABELS = "rdfs:label skos:prefLabel foaf:name skos:notation ikm:codeScheme"
-_QUERIES = (
+_PARTS = (
     # Concise bounded description: the resource's own triples and blank nodes up to depth three.
-    """CONSTRUCT { <IRI> ?p ?o . ?o ?p1 ?o1 . ?o1 ?p2 ?o2 . ?o2 ?p3 ?o3 }
-    WHERE { <IRI> ?p ?o .
+    ("<IRI> ?p ?o . ?o ?p1 ?o1 . ?o1 ?p2 ?o2 . ?o2 ?p3 ?o3 .",
+     """<IRI> ?p ?o .
       OPTIONAL { FILTER(isBlank(?o)) ?o ?p1 ?o1 .
         OPTIONAL { FILTER(isBlank(?o1)) ?o1 ?p2 ?o2 .
-          OPTIONAL { FILTER(isBlank(?o2)) ?o2 ?p3 ?o3 } } } }""",
+          OPTIONAL { FILTER(isBlank(?o2)) ?o2 ?p3 ?o3 } } }"""),
     # Labels (and code notation/scheme) of what it links to and of the predicates it uses.
-    f"""CONSTRUCT {{ ?n ?lp ?l . ?sch rdfs:label ?schl }}
-    WHERE {{ {{ <IRI> ?p ?n }} UNION {{ <IRI> ?n ?o }} UNION {{ ?s ?n <IRI> }}
+    ("?n ?lp ?l . ?sch rdfs:label ?schl .",
+     f"""{{ <IRI> ?lx ?n }} UNION {{ <IRI> ?n ?ly }} UNION {{ ?lz ?n <IRI> }}
       FILTER(isIRI(?n))
       VALUES ?lp {{ {_LABELS} }}
       ?n ?lp ?l .
-      OPTIONAL {{ FILTER(?lp = ikm:codeScheme) ?l rdfs:label ?schl BIND(?l AS ?sch) }} }}""",
+      OPTIONAL {{ FILTER(?lp = ikm:codeScheme) ?l rdfs:label ?schl BIND(?l AS ?sch) }}"""),
     # Statements pointing at it (capped), with the labels of their subjects.
-    """CONSTRUCT { ?s ?p <IRI> . ?s ?lp ?l }
-    WHERE { { SELECT DISTINCT ?s ?p WHERE { ?s ?p <IRI> } ORDER BY ?s ?p LIMIT MAX_INBOUND }
-      OPTIONAL { VALUES ?lp { rdfs:label skos:prefLabel foaf:name } ?s ?lp ?l } }""",
+    ("?s ?ip <IRI> . ?s ?ilp ?il .",
+     """{ SELECT DISTINCT ?s ?ip WHERE { ?s ?ip <IRI> } ORDER BY ?s ?ip LIMIT MAX_INBOUND }
+      OPTIONAL { VALUES ?ilp { rdfs:label skos:prefLabel foaf:name } ?s ?ilp ?il }"""),
     # Provenance: the source sentences of its facts, who said them, the article.
-    """CONSTRUCT { ?sent rdf:value ?text ; ikm:position ?pos ; ikm:saidBy ?who ;
+    ("""?sent rdf:value ?text ; ikm:position ?pos ; ikm:saidBy ?who ;
         ikm:directQuote ?dq ; ikm:statedOn ?on ; dcterms:isPartOf ?art .
       ?who rdfs:label ?wl ; foaf:name ?wn .
-      ?art dcterms:title ?title ; dcterms:issued ?issued ; rdfs:label ?al }
-    WHERE { <IRI> prov:wasDerivedFrom ?sent . ?sent rdf:value ?text .
+      ?art dcterms:title ?title ; dcterms:issued ?issued ; rdfs:label ?al .""",
+     """<IRI> prov:wasDerivedFrom ?sent . ?sent rdf:value ?text .
       OPTIONAL { ?sent ikm:position ?pos }
       OPTIONAL { ?sent ikm:directQuote ?dq }
       OPTIONAL { ?sent ikm:statedOn ?on }
       OPTIONAL { ?sent ikm:saidBy ?who OPTIONAL { ?who rdfs:label ?wl } OPTIONAL { ?who foaf:name ?wn } }
       OPTIONAL { ?sent dcterms:isPartOf ?art
         OPTIONAL { ?art dcterms:title ?title } OPTIONAL { ?art dcterms:issued ?issued }
-        OPTIONAL { ?art rdfs:label ?al } } }""",
+        OPTIONAL { ?art rdfs:label ?al } }"""),
     # Statements the reference files make about it (rdf:Statement with rdf:subject = it).
-    """CONSTRUCT { ?st ?p ?o . ?o rdfs:label ?l }
-    WHERE { ?st rdf:subject <IRI> ; ?p ?o . OPTIONAL { FILTER(isIRI(?o)) ?o rdfs:label ?l } }""",
+    ("?st ?sp ?so . ?so rdfs:label ?sl .",
+     """?st rdf:subject <IRI> ; ?sp ?so . OPTIONAL { FILTER(isIRI(?so)) ?so rdfs:label ?sl }"""),
 )
+#: One query (one round trip) for the whole description: a UNION of the parts above.
+_DESCRIBE_QUERY = ("CONSTRUCT {\n" + "\n".join(t for t, _ in _PARTS) + "\n} WHERE {\n"
+                   + "\n  UNION\n".join(f"  {{ {w} }}" for _, w in _PARTS) + "\n}")
 
 
 def filter_language(graph: Graph, lang: str) -> Graph:

@@ -404,9 +404,15 @@ def document(rest: str) -> Response:
     return serve_document(
         "/doc/" + stem, suffix, iri=iri,
         exists=lambda: _exists(iri),
-        rdf=lambda: d.describe(store, iri),
+        rdf=lambda: _description(iri),
         html=lambda lang, explicit: _resource_page(iri, "/doc/" + stem, lang, explicit),
     )
+
+
+def _description(iri: str) -> Graph:
+    """describe(iri), computed once per version for all formats (callers must not modify it)."""
+    store = get_store()
+    return _cache.get(("describe", store.version, iri), lambda: d.describe(store, iri))
 
 
 def _exists(iri: str) -> bool:
@@ -424,7 +430,7 @@ def _ontology_graph() -> Graph:
 
 def _resource_page(iri: str, doc_path: str, lang: str, explicit: str | None) -> str:
     store = get_store()
-    graph = d.describe(store, iri)
+    graph = _description(iri)
     ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
     view = d.resource_view(graph, iri, lang=lang, base_uri=store.base_uri,
                            href=make_href(explicit), ontology=ontology)
@@ -456,23 +462,43 @@ def shapes(suffix: str | None = None) -> Response:
     return _vocabulary_document("shapes", suffix)
 
 
-def _vocabulary_document(name: str, suffix: str | None) -> Response:
+@blueprint.get("/ontology/<version>")
+def ontology_version(version: str) -> Response:
+    """A version IRI of the ontology (`owl:versionIRI`): the same document."""
+    store = get_store()
+    stem, suffix = _split_suffix(version)
+    iri = f"{store.base_uri}ontology/{stem}"
+    return _vocabulary_document("ontology", suffix, doc_path=f"/ontology/{stem}",
+                                exists=lambda: _is_version_iri(iri))
+
+
+def _is_version_iri(iri: str) -> bool:
+    try:
+        node = d.check_iri(iri)
+    except ValueError:
+        return False
+    return get_store().ask(f"ASK {{ ?o <http://www.w3.org/2002/07/owl#versionIRI> <{node}> }}")
+
+
+def _vocabulary_document(name: str, suffix: str | None, doc_path: str | None = None,
+                         exists: Callable[[], bool] | None = None) -> Response:
     if suffix is not None and suffix not in _BY_SUFFIX:
         return _not_found_page(request.path)
     store = get_store()
+    doc_path = doc_path or f"/{name}"
     return serve_document(
-        f"/{name}", suffix, iri=f"{store.base_uri}{name}",
-        exists=lambda: bool(store.ask(f"ASK {{ GRAPH <{store.base_uri}graph/{name}> "
-                                      "{ ?s ?p ?o } }")),
+        doc_path, suffix, iri=f"{store.base_uri}{doc_path[1:]}",
+        exists=exists or (lambda: bool(store.ask(
+            f"ASK {{ GRAPH <{store.base_uri}graph/{name}> {{ ?s ?p ?o }} }}"))),
         rdf=_named_graph_loader(name),
-        html=lambda lang, explicit: _ontology_page(lang, explicit),
+        html=lambda lang, explicit: _ontology_page(lang, explicit, doc_path),
     )
 
 
-def _ontology_page(lang: str, explicit: str | None) -> str:
+def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology") -> str:
     store = get_store()
     doc = d.ontology_doc(store, lang=lang, href=make_href(explicit))
-    return render_template("ontology.html", doc=doc, alternates=alternates("/ontology", explicit),
+    return render_template("ontology.html", doc=doc, alternates=alternates(doc_path, explicit),
                            sparql_link=_sparql_link)
 
 
@@ -485,7 +511,7 @@ def graph_document(name: str) -> Response:
     return serve_document(
         f"/graph/{stem}", suffix, iri=iri,
         exists=lambda: _exists(iri),
-        rdf=lambda: d.describe(store, iri),
+        rdf=lambda: _description(iri),
         html=lambda lang, explicit: _resource_page(iri, f"/graph/{stem}", lang, explicit),
     )
 
