@@ -541,14 +541,26 @@ def property_counts(store: Store) -> dict[URIRef, int]:
     return {row["p"]: int(row["n"]) for row in rows if "p" in row}
 
 
-def type_counts(store: Store) -> dict[str, int]:
-    """Typed resources per IRI type segment (`id/{type}/...`), for the list pages."""
+def type_counts(store: Store) -> dict[str, tuple[int, list[URIRef]]]:
+    """Per IRI type segment (`id/{type}/...`): how many typed resources, and their classes.
+
+    Classes come most frequent first, the ontology's own before others.
+    """
     prefix = f"{store.base_uri}id/"
-    rows = store.select(
-        f"SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c . "
-        f'FILTER(STRSTARTS(STR(?s), "{prefix}")) '
-        f'BIND(STRBEFORE(STRAFTER(STR(?s), "{prefix}"), "/") AS ?t) }} GROUP BY ?t ORDER BY ?t')
-    return {str(row["t"]): int(row["n"]) for row in rows if str(row.get("t", ""))}
+    own = f"{store.base_uri}ontology#"
+    segment = f'FILTER(STRSTARTS(STR(?s), "{prefix}")) ' \
+              f'BIND(STRBEFORE(STRAFTER(STR(?s), "{prefix}"), "/") AS ?t)'
+    totals = {str(row["t"]): int(row["n"]) for row in store.select(
+        f"SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c . {segment} }} GROUP BY ?t")
+        if str(row.get("t", ""))}
+    classes: dict[str, list[tuple[tuple, URIRef]]] = {}
+    for row in store.select(f"SELECT ?t ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c . "
+                            f"{segment} }} GROUP BY ?t ?c"):
+        cls = row["c"]
+        classes.setdefault(str(row.get("t", "")), []).append(
+            ((not str(cls).startswith(own), -int(row["n"]), str(cls)), cls))
+    return {t: (n, [cls for _, cls in sorted(classes.get(t, []))])
+            for t, n in sorted(totals.items())}
 
 
 def labels_of(store: Store, nodes: Iterable[Node]) -> Graph:

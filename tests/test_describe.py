@@ -156,7 +156,7 @@ def test_resource_view_codes_external_links_and_referenced_by(fixture_store):
 
 
 def test_type_counts_and_lists(fixture_store):
-    assert d.type_counts(fixture_store)["province"] == 2
+    assert d.type_counts(fixture_store)["province"] == (2, [URIRef(IKM + "Province")])
     listed = [str(s) for s, _ in d.list_resources(fixture_store, "province")]
     assert listed == [ID + "province/hostile", str(PROVINCE)]
     assert d.list_resources(fixture_store, "../etc") == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -548,8 +549,11 @@ def _named_queries() -> list[NamedQuery]:
     for path in sorted(Path(get_settings().queries_dir).glob("*.rq")):
         title = path.stem.replace("-", " ")
         for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("#"):
-                title = line.lstrip("# ").strip() or title
+            found = re.match(r"#\s*title\s*:\s*(.+)", line, re.IGNORECASE)
+            if found:
+                title = found.group(1).strip()
+                break
+            if not line.startswith("#"):
                 break
         out.append(NamedQuery(path.stem, title))
     return out
@@ -584,7 +588,8 @@ def _home_page() -> str:
         title=str(title) if title is not None else None,
         description=str(description) if description is not None else None,
         classes=classes,
-        types=d.type_counts(store),
+        types=[(segment, count, [labeller.value(c) for c in classes])
+               for segment, (count, classes) in d.type_counts(store).items()],
         phases=d.phases(store, lambda g: d.Labeller(g, lang, store.base_uri, href,
                                                     extra=ontology)),
         questions=[(q[lang], _sparql_link(prologue + text)) for q, text in EXAMPLE_QUERIES],
