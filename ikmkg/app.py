@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 from flask import Flask
+from rdflib import Graph
 
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
 from ikmkg.settings import Settings
-from ikmkg.store import EmbeddedStore, Store
+from ikmkg.store import Store, open_published
 from ikmkg.validation import validate
 
 
-def load_store(settings: Settings) -> tuple[kg_module.KnowledgeGraph, Store]:
-    """Load, validate and publish the graph; refuse invalid data with the report as message."""
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
+
+
+def load_validated(settings: Settings) -> kg_module.KnowledgeGraph:
+    """Load and validate the graph; refuse invalid data with the report as message."""
     kg = kg_module.load(settings)
-    report = validate(kg)
+    # pyshacl adds RDFS/OWL axioms to the shapes graph it is given: validate on copies of the
+    # (small) shapes and ontology graphs, so that exactly the files' triples are published.
+    report = validate(dataclasses.replace(kg, shapes=_copy(kg.shapes),
+                                          ontology=_copy(kg.ontology)))
     if not report.conforms:
         raise DataError("the data does not conform to the shapes; nothing is served.\n"
                         + report.text())
-    return kg, EmbeddedStore(kg)
+    return kg
+
+
+def load_store(settings: Settings) -> Store:
+    """The published store: built once per content hash and base (load, validate, write to disk),
+    reused as is on a restart with unchanged files. The rdflib graphs are not kept: serving
+    reads only the store (see ikmkg.store.PooledStore).
+    """
+    return open_published(settings, functools.partial(load_validated, settings))
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
@@ -28,8 +50,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.config["IKMKG_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     if store is None:
-        kg, store = load_store(settings)
-        app.config["IKMKG_KG"] = kg
+        store = load_store(settings)
     app.extensions["ikmkg_store"] = store
 
     from ikmkg.web import errors, pages, sparql

@@ -1,11 +1,22 @@
-"""Run the app under gunicorn (a production WSGI server) from the `serve` command."""
+"""Run the app under gunicorn (a production WSGI server) from the `serve` command.
+
+The parent process builds (or finds in the cache) the on-disk store and creates the app once
+(`preload_app`); gunicorn then forks the workers. Each worker is threaded (`gthread`), so a
+slow query holds one thread, not the worker, and starts its own query executor processes
+lazily (ikmkg.store.PooledStore): nothing is copied per worker but small Python processes.
+"""
 
 from __future__ import annotations
+
+import time
 
 import click
 from gunicorn.app.base import BaseApplication
 
 from ikmkg.settings import Settings
+
+#: Threads per worker: enough for queries waiting on executors plus cheap requests meanwhile.
+THREADS = 8
 
 
 class _Gunicorn(BaseApplication):
@@ -22,12 +33,31 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
+def gunicorn_options(host: str, port: int, workers: int) -> dict:
+    return {
+        "bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
+        "threads": THREADS, "preload_app": True, "accesslog": "-", "timeout": 60,
+        "graceful_timeout": 10, "limit_request_line": 8190,
+        "post_worker_init": _warm_worker,
+    }
+
+
+def _warm_worker(worker) -> None:  # noqa: ANN001 - gunicorn worker
+    """Start one executor per worker before the first request arrives."""
+    store = worker.wsgi.extensions["ikmkg_store"] if hasattr(worker, "wsgi") else None
+    warm = getattr(store, "warm", None)
+    if warm is not None:
+        warm()
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """Load and validate once in the parent, then fork `workers` gunicorn workers."""
+    """Load and validate once in the parent (or reuse the cached store), then fork workers."""
     from ikmkg.app import create_app
 
     click.echo(f"ikmkg: loading and validating the graph under {settings.base_uri}", err=True)
+    started = time.monotonic()
     app = create_app(settings)
-    click.echo(f"ikmkg: serving on http://{host}:{port}/ with {workers} worker(s)", err=True)
-    _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
-                    "accesslog": "-", "timeout": 60}).run()
+    store = app.extensions["ikmkg_store"]
+    click.echo(f"ikmkg: store ready ({len(store)} quads) in {time.monotonic() - started:.1f} s; "
+               f"serving on http://{host}:{port}/ with {workers} worker(s)", err=True)
+    _Gunicorn(app, gunicorn_options(host, port, workers)).run()

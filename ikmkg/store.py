@@ -1,21 +1,48 @@
 """Where the published graph lives and how it is queried: the Store interface and its backends.
 
-The web layer depends only on `Store`; `EmbeddedStore` keeps the graph in pyoxigraph (a native
-SPARQL engine, chosen by measurement over rdflib's pure-Python one, see bench/). The store is
-read-only once loaded. rdflib stays for parsing, serialising and SHACL.
+The web layer depends only on `Store`. Both backends keep the graph in pyoxigraph (a native
+SPARQL engine, chosen by measurement over rdflib's pure-Python one, see bench/); rdflib stays for
+parsing, serialising and SHACL. The ontology, the shapes and the data sit in three named graphs
+(`ikmkg.kg.graph_iri`); a query's default graph is their union unless the query (FROM) or the
+request (default-graph-uri) names graphs.
+
+- `EmbeddedStore`: the graph in this process. Queries cannot be stopped once started, so it is
+  meant for tests and tools, not for serving the open internet.
+- `PooledStore`: the server's store. The graph is written once to an on-disk pyoxigraph store
+  (cached by content hash, so a restart on unchanged files skips loading and validation); each
+  query runs in a small executor process (`ikmkg.executor`) that opens the store read-only and is
+  killed when the time limit passes. The pages of the store files are shared by all processes
+  through the OS page cache instead of being copied into every gunicorn worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+import hashlib
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ikmkg.kg import KnowledgeGraph, iter_quads
-from ikmkg.namespaces import bind_prefixes
+from ikmkg import executor
+from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout, TooManyRequests
+from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
+from ikmkg.namespaces import bind_prefixes, prefixes
+
+#: Bump when the on-disk layout written by `build_store_dir` changes (invalidates caches).
+STORE_LAYOUT = "1"
 
 
 def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> Node | None:
@@ -46,6 +73,27 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+@dataclasses.dataclass
+class QueryResult:
+    """A query's serialised result.
+
+    `chunks` yields the bytes of the result in `result_format` (a suffix of ikmkg.formats);
+    `capped` is True when `max_results` cut it. Call `close()` if you stop iterating early.
+    """
+
+    kind: str  # "solutions", "boolean" or "graph"
+    result_format: str
+    capped: bool
+    chunks: Iterable[bytes]
+    close: Callable[[], None] = lambda: None
+
+    def read(self) -> bytes:
+        try:
+            return b"".join(self.chunks)
+        finally:
+            self.close()
+
+
 class Store(Protocol):
     """What the web layer needs from a graph store."""
 
@@ -59,24 +107,81 @@ class Store(Protocol):
     def construct(self, sparql: str) -> Graph:
         """The graph a CONSTRUCT or DESCRIBE query returns."""
 
+    def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
+              default_graph_uris: list[str] | None = None,
+              named_graph_uris: list[str] | None = None, union: bool = True,
+              max_results: int = 0, stream: bool = False) -> QueryResult:
+        """Evaluate `sparql` and serialise its result natively (see `QueryResult`).
+
+        `union=False` lets the query's own FROM/FROM NAMED clauses pick the dataset; protocol
+        graph lists override both. Raises QueryError (syntax, with line:column), QueryTimeout,
+        TooManyRequests.
+        """
+
     @property
     def version(self) -> str:
         """Identity of the published graph (changes when the data changes): ETags build on it."""
 
+    @property
+    def graph_iris(self) -> dict[str, str]:
+        """The published named graphs: name (ontology, shapes, data) -> IRI."""
 
-class EmbeddedStore:
-    """The published graph in an in-process pyoxigraph store; the default graph is the union."""
+
+class _StoreBase:
+    """select/ask/construct built on `query`, shared by both backends."""
+
+    base_uri: str
+    query_timeout: float | None = None
+
+    def query(self, sparql: str, **kwargs) -> QueryResult:  # noqa: ANN003
+        raise NotImplementedError
+
+    @property
+    def graph_iris(self) -> dict[str, str]:
+        return {name: str(graph_iri(self.base_uri, name)) for name in GRAPH_NAMES}
+
+    def select(self, sparql: str) -> list[dict[str, Node]]:
+        body = self.query(sparql, result_format="tsv", timeout=self.query_timeout).read()
+        solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV)
+        names = [v.value for v in solutions.variables]
+        return [{n: to_rdflib(s[n]) for n in names if s[n] is not None} for s in solutions]
+
+    def ask(self, sparql: str) -> bool:
+        body = self.query(sparql, result_format="srj", timeout=self.query_timeout).read()
+        return bool(json.loads(body)["boolean"])
+
+    def construct(self, sparql: str) -> Graph:
+        body = self.query(sparql, result_format="nt", timeout=self.query_timeout).read()
+        graph = bind_prefixes(Graph(), self.base_uri)
+        for triple in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
+                       to_rdflib(triple.object)))
+        return graph
+
+    def _request(self, sparql: str, result_format: str, default_graph_uris: list[str] | None,
+                 named_graph_uris: list[str] | None, union: bool, max_results: int) -> dict:
+        explicit = default_graph_uris is not None or named_graph_uris is not None
+        return {
+            "query": sparql, "format": result_format, "union": union,
+            "default_graph": (default_graph_uris or []) if explicit else None,
+            "named_graphs": (named_graph_uris or []) if explicit else None,
+            "max_results": max_results, "prefixes": prefixes(self.base_uri),
+        }
+
+
+def _quads(kg: KnowledgeGraph) -> Iterator[ox.Quad]:
+    for s, p, o, g in iter_quads(kg):
+        yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
+
+
+class EmbeddedStore(_StoreBase):
+    """The published graph in an in-process pyoxigraph store (tests and tools; no time limit)."""
 
     def __init__(self, kg: KnowledgeGraph, path: str | None = None):
         self.base_uri = kg.base_uri
         self._version = kg.content_hash
         self.oxigraph = ox.Store(path) if path else ox.Store()
-        self.oxigraph.bulk_extend(self._quads(iter_quads(kg)))
-
-    @staticmethod
-    def _quads(quads: Iterable[tuple[Node, Node, Node, Node]]) -> Iterable[ox.Quad]:
-        for s, p, o, g in quads:
-            yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
+        self.oxigraph.bulk_extend(_quads(kg))
 
     @property
     def version(self) -> str:
@@ -85,23 +190,328 @@ class EmbeddedStore:
     def __len__(self) -> int:
         return len(self.oxigraph)
 
-    def _run(self, sparql: str):  # noqa: ANN202 - pyoxigraph result union
-        return self.oxigraph.query(sparql, use_default_graph_as_union=True)
+    def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
+              default_graph_uris: list[str] | None = None,
+              named_graph_uris: list[str] | None = None, union: bool = True,
+              max_results: int = 0, stream: bool = False) -> QueryResult:
+        request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
+                                union, max_results)
+        chunks: list[bytes] = []
+        try:
+            header = executor.evaluate(self.oxigraph, request, chunks.append)
+        except executor.RequestError as exc:
+            raise QueryError(str(exc)) from None
+        return QueryResult(header["kind"], result_format, header["capped"], chunks)
 
-    def select(self, sparql: str) -> list[dict[str, Node]]:
-        solutions = self._run(sparql)
-        names = [v.value for v in solutions.variables]
-        rows = []
-        for solution in solutions:
-            rows.append({n: to_rdflib(solution[n]) for n in names if solution[n] is not None})
-        return rows
 
-    def ask(self, sparql: str) -> bool:
-        return bool(self._run(sparql))
+# --- the on-disk store and its cache --------------------------------------------------------
 
-    def construct(self, sparql: str) -> Graph:
-        graph = bind_prefixes(Graph(), self.base_uri)
-        for triple in self._run(sparql):
-            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
-                       to_rdflib(triple.object)))
-        return graph
+def source_hash(paths: Iterable[Path]) -> str:
+    """SHA-256 over the names and bytes of `paths` (as `ikmkg.kg.load` computes content_hash)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """A per-user cache folder under the temporary directory, or a fresh one if it is unsafe."""
+    path = Path(tempfile.gettempdir()) / f"ikmkg-cache-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.stat()
+        if st.st_uid == os.getuid() and not st.st_mode & 0o022:
+            return path
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="ikmkg-cache-"))
+
+
+def store_dir_for(cache_dir: Path, content_hash: str, base_uri: str) -> Path:
+    """The folder of the on-disk store for this content and base (a cache key)."""
+    key = hashlib.sha256(f"{content_hash}\n{base_uri}\n{ox.__version__}\n{STORE_LAYOUT}"
+                         .encode()).hexdigest()[:24]
+    return cache_dir / f"store-{key}"
+
+
+READY = "READY.json"
+
+
+def is_ready(path: Path) -> bool:
+    return (path / READY).is_file()
+
+
+def build_store_dir(kg: KnowledgeGraph, path: Path) -> Path:
+    """Write `kg` to a new on-disk pyoxigraph store at `path` (atomically: build, then rename).
+
+    Only ever called on data that passed validation: a ready folder means "validated".
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".building-", dir=path.parent))
+    store = ox.Store(str(tmp / "db"))
+    store.bulk_extend(_quads(kg))
+    store.flush()
+    store.optimize()
+    count = len(store)
+    del store  # closes the database before any reader opens it
+    (tmp / READY).write_text(json.dumps({"base_uri": kg.base_uri, "version": kg.content_hash,
+                                         "quads": count}))
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return path
+
+
+# --- the pool of executor processes ---------------------------------------------------------
+
+class _Executor:
+    """One `python -m ikmkg.executor` child and the framed pipe to it."""
+
+    def __init__(self, db_path: str, start_timeout: float = 60.0):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ikmkg.executor", db_path],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, close_fds=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])},
+        )
+        self._fd = self.proc.stdout.fileno()
+        self._buffer = bytearray()
+        kind, payload = self.read_frame(time.monotonic() + start_timeout)
+        if kind != b"R":
+            self.kill()
+            raise BackendUnavailable("the query executor did not start")
+        self.sandboxed = json.loads(payload).get("sandboxed", False)
+
+    def send(self, request: dict) -> None:
+        payload = json.dumps(request).encode()
+        self.proc.stdin.write(executor.HEADER.pack(b"Q", len(payload)) + payload)
+
+    def read_frame(self, deadline: float) -> tuple[bytes, bytes]:
+        """The next frame; raises TimeoutError at `deadline`, EOFError if the child died."""
+        size = executor.HEADER.size
+        while True:
+            if len(self._buffer) >= size:
+                kind, length = executor.HEADER.unpack_from(self._buffer)
+                if len(self._buffer) >= size + length:
+                    payload = bytes(self._buffer[size:size + length])
+                    del self._buffer[:size + length]
+                    return kind, payload
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._fd], [], [], remaining)
+            if ready:
+                data = os.read(self._fd, 1 << 20)
+                if not data:
+                    raise EOFError
+                self._buffer += data
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class _Pool:
+    """At most `size` executors at once; idle ones are kept for the next query."""
+
+    def __init__(self, db_path: str, size: int, wait: float):
+        self.db_path, self.size, self.wait = db_path, size, wait
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._idle: list[_Executor] = []
+        self._slots = threading.BoundedSemaphore(self.size)
+        self._lock = threading.Lock()
+
+    def acquire(self, retry_after: int) -> _Executor:
+        if self._pid != os.getpid():  # forked (gunicorn worker): the parent's children aren't ours
+            self._reset()
+        if not self._slots.acquire(timeout=self.wait):
+            raise TooManyRequests(
+                f"{self.size} queries are already running; try again in {retry_after} s",
+                headers={"Retry-After": str(retry_after)})
+        try:
+            with self._lock:
+                executor_ = self._idle.pop() if self._idle else None
+            if executor_ is None or not executor_.alive():
+                executor_ = _Executor(self.db_path)
+            return executor_
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, executor_: _Executor, healthy: bool) -> None:
+        if healthy and executor_.alive():
+            with self._lock:
+                self._idle.append(executor_)
+        else:
+            executor_.kill()
+        self._slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for executor_ in idle:
+            executor_.kill()
+
+
+class _Run:
+    """The frames of one running query, as an iterator of data chunks; kills on timeout/close."""
+
+    def __init__(self, pool: _Pool, executor_: _Executor, deadline: float, timeout: float):
+        self.pool, self.executor, self.deadline, self.timeout = pool, executor_, deadline, timeout
+        self.header: dict | None = None
+        self._done = False
+
+    def next_frame(self) -> tuple[bytes, bytes]:
+        try:
+            return self.executor.read_frame(self.deadline)
+        except TimeoutError:
+            self.finish(healthy=False)
+            raise QueryTimeout(f"the query ran longer than its time limit of {self.timeout:g} s "
+                               "and was stopped") from None
+        except EOFError:
+            self.finish(healthy=False)
+            raise BackendUnavailable("the query executor stopped unexpectedly") from None
+
+    def first(self) -> bytes | None:
+        """Wait for the first frame: data (returned), the end (header set) or an error (raised)."""
+        kind, payload = self.next_frame()
+        return self._handle(kind, payload)
+
+    def _handle(self, kind: bytes, payload: bytes) -> bytes | None:
+        if kind == b"D":
+            return payload
+        self.finish(healthy=True)
+        if kind == b"E":
+            self.header = json.loads(payload)
+            return None
+        raise QueryError(json.loads(payload)["error"])
+
+    def chunks(self, first: bytes | None) -> Iterator[bytes]:
+        if first is not None:
+            yield first
+        while self.header is None:
+            chunk = self._handle(*self.next_frame())
+            if chunk is not None:
+                yield chunk
+
+    def finish(self, healthy: bool) -> None:
+        if not self._done:
+            self._done = True
+            self.pool.release(self.executor, healthy)
+
+    def close(self) -> None:
+        # Stopped before the end (client went away): the child is mid-answer, so it goes.
+        self.finish(healthy=self.header is not None)
+
+
+class PooledStore(_StoreBase):
+    """The on-disk published store, queried through killable executor processes."""
+
+    def __init__(self, path: Path, *, base_uri: str, version: str, query_timeout: float = 5.0,
+                 max_concurrent: int = 4, admission_wait: float = 1.0):
+        self.path = Path(path)
+        self.base_uri = base_uri
+        self._version = version
+        self.query_timeout = query_timeout
+        self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait)
+
+    @classmethod
+    def open(cls, path: Path, **kwargs) -> PooledStore:  # noqa: ANN003
+        """Open a folder written by `build_store_dir`."""
+        info = json.loads((Path(path) / READY).read_text())
+        return cls(path, base_uri=info["base_uri"], version=info["version"], **kwargs)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def __len__(self) -> int:
+        return json.loads((self.path / READY).read_text())["quads"]
+
+    def close(self) -> None:
+        """Stop the idle executors of this process."""
+        self._pool.close()
+
+    def warm(self) -> None:
+        """Start one executor now, so that the first query does not wait for it."""
+        self._pool.release(self._pool.acquire(retry_after=1), healthy=True)
+
+    def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
+              default_graph_uris: list[str] | None = None,
+              named_graph_uris: list[str] | None = None, union: bool = True,
+              max_results: int = 0, stream: bool = False) -> QueryResult:
+        timeout = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
+        request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
+                                union, max_results)
+        executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
+        deadline = time.monotonic() + timeout
+        run = _Run(self._pool, executor_, deadline, timeout)
+        try:
+            executor_.send(request)
+            first = run.first()
+        except BaseException:
+            run.finish(healthy=False)  # no-op when the run already ended
+            raise
+        if not stream:
+            body = b"".join(run.chunks(first))
+            return QueryResult(run.header["kind"], result_format, run.header["capped"], [body])
+        kind = "graph" if result_format in executor.RDF_FORMATS else "solutions"
+        return QueryResult(kind, result_format, False, run.chunks(first), run.close)
+
+
+def _build_in_child(load_validated: Callable[[], KnowledgeGraph], cache_dir: str) -> str:
+    try:
+        kg = load_validated()
+    except Exception as exc:  # re-raised in the parent as a plain, picklable error
+        from ikmkg.errors import DataError
+
+        if isinstance(exc, DataError):
+            raise DataError(exc.message) from None
+        raise
+    path = store_dir_for(Path(cache_dir), kg.content_hash, kg.base_uri)
+    if not is_ready(path):
+        build_store_dir(kg, path)
+    return str(path)
+
+
+def open_published(settings, load_validated: Callable[[], KnowledgeGraph]) -> PooledStore:  # noqa: ANN001
+    """The server's store for `settings`, built once per content and base and then reused.
+
+    Loading and validation run in a separate process (so the server never holds the rdflib
+    graphs, which take far more memory than the store) and only when no store exists yet for
+    these exact source files: a ready store folder means "validated", so restarting on
+    unchanged files skips both.
+
+    Args:
+        settings: ikmkg.settings.Settings (cache_dir, base_uri, query limits).
+        load_validated: a picklable callable that loads and validates the graph, raising
+            DataError (with the validation report) when it does not conform.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ikmkg.kg import ONTOLOGY_FILE, SHAPES_FILE, data_files
+
+    cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    sources = [settings.ontology_dir / ONTOLOGY_FILE, settings.ontology_dir / SHAPES_FILE,
+               *data_files(settings)]
+    path = None
+    if all(p.is_file() for p in sources):
+        path = store_dir_for(cache_dir, source_hash(sources), settings.base_uri)
+    if path is None or not is_ready(path):
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            path = Path(pool.submit(_build_in_child, load_validated, str(cache_dir)).result())
+    return PooledStore.open(path, query_timeout=settings.query_timeout,
+                            max_concurrent=settings.max_concurrent_queries)

@@ -48,3 +48,18 @@ def app(store, settings):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+#: A tiny synthetic project (30 provinces, 300 regencies, two named queries) for endpoint tests.
+SPARQL_PROJECT = TEST_DATA_DIR / "sparql"
+
+
+@pytest.fixture(scope="session")
+def pooled_store(tmp_path_factory):
+    """The server's store (on disk, killable executor processes) over SPARQL_PROJECT."""
+    from ikmkg.app import load_store
+
+    store = load_store(Settings(project_dir=str(SPARQL_PROJECT), query_timeout=1.5,
+                                cache_dir=str(tmp_path_factory.mktemp("cache"))))
+    yield store
+    store.close()

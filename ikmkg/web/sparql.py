@@ -1,7 +1,333 @@
-"""Blueprint /sparql: the SPARQL 1.1 Protocol query operation."""
+"""Blueprint /sparql and /queries/: the SPARQL 1.1 Protocol query operation and named queries.
+
+Views stay thin: read the protocol request (ikmkg.sparql), check the query, negotiate the
+format, run it on the store (which serialises natively), and answer. CORS is open (read-only
+data for browser clients such as YASGUI or Comunica).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from ikmkg import sparql
+from ikmkg.errors import NotAcceptable, NotFound, PayloadTooLarge, QueryError
+from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
+from ikmkg.namespaces import sparql_prologue
+from ikmkg.web import get_settings, get_store
 
 blueprint = Blueprint("sparql", __name__)
+
+CAPPED_HEADER = "X-Result-Capped"
+EXPOSED = ", ".join([CAPPED_HEADER, "Retry-After", "Content-Disposition", "Link"])
+#: Most rows shown in an HTML results table (the download links give the rest).
+HTML_ROWS = 1000
+
+
+@blueprint.after_request
+def add_cors(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED
+    return response
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Allow"] = "GET, HEAD, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _admission() -> sparql.Admission:
+    admission = current_app.extensions.get("ikmkg_admission")
+    if admission is None:
+        settings = get_settings()
+        admission = sparql.Admission(settings.max_concurrent_queries,
+                                     retry_after=max(1, round(settings.query_timeout)))
+        current_app.extensions["ikmkg_admission"] = admission
+    return admission
+
+
+def _named_queries() -> dict[str, sparql.NamedQuery]:
+    queries = current_app.extensions.get("ikmkg_named_queries")
+    if queries is None:
+        settings = get_settings()
+        queries = sparql.load_named_queries(settings.queries_dir, settings.base_uri)
+        current_app.extensions["ikmkg_named_queries"] = queries
+    return queries
+
+
+def _client() -> str:
+    """Who sends the request, for admission: the peer, or, when the peer is a reverse proxy on
+    this host (loopback), the address that proxy appended to X-Forwarded-For."""
+    peer = request.remote_addr or "-"
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and peer in ("127.0.0.1", "::1"):
+        return forwarded.rsplit(",", 1)[-1].strip() or peer
+    return peer
+
+
+def _read_request() -> sparql.ProtocolRequest:
+    if len(request.query_string) > get_settings().max_request_bytes:
+        raise PayloadTooLarge("the query string is larger than the endpoint accepts")
+    body = request.get_data(cache=False) if request.method == "POST" else b""
+    return sparql.read_protocol(request.method, request.content_type or "",
+                                request.query_string, body)
+
+
+def _negotiate(kind: str, override: str | None, html: bool = True) -> Format:
+    """The format to answer with: `format=` if given, else the best match of Accept."""
+    if override:
+        fmt = sparql.format_by_name(override, kind)
+        if fmt is None or (fmt is HTML and not html):
+            raise NotAcceptable(f"format={override} is not available for this result; use one "
+                                "of " + ", ".join(sparql.offered(kind)))
+        return fmt
+    offered = sparql.offered(kind) + (["text/html"] if html else [])
+    if not request.accept_mimetypes:
+        return BY_MEDIA_TYPE[offered[0]]
+    aliases = {"application/json": "application/sparql-results+json" if kind != "graph"
+               else "application/ld+json",
+               "application/xml": "application/sparql-results+xml" if kind != "graph"
+               else "application/rdf+xml"}
+    best = request.accept_mimetypes.best_match(offered + list(aliases))
+    if best is None:
+        raise NotAcceptable("none of the media types in Accept is available for this result; "
+                            "available: " + ", ".join(offered))
+    return BY_MEDIA_TYPE[aliases.get(best, best)]
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint() -> Response:
+    """The SPARQL endpoint (query operation), its service description and its query page."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    protocol = _read_request()
+    if protocol.query is None:
+        if request.method == "POST":
+            raise QueryError("no query given: send it as query= or as application/sparql-query")
+        return _describe_service(protocol)
+    return _run(protocol)
+
+
+def _describe_service(protocol: sparql.ProtocolRequest) -> Response:
+    store = get_store()
+    offered = [f.media_type for f in RDF_FORMATS] + ["text/html"]
+    if protocol.format:
+        fmt = sparql.format_by_name(protocol.format, "graph")
+        if fmt is None:
+            raise NotAcceptable(f"format={protocol.format} is not available here")
+    elif not request.accept_mimetypes:
+        fmt = RDF_FORMATS[0]
+    else:
+        best = request.accept_mimetypes.best_match(offered)
+        if best is None:
+            raise NotAcceptable("available: " + ", ".join(offered))
+        fmt = BY_MEDIA_TYPE[best]
+    if fmt is HTML:
+        return _page(None, protocol)
+    graph = sparql.service_description(url_for("sparql.endpoint", _external=True),
+                                       store.base_uri, store.graph_iris)
+    body = graph.serialize(format=fmt.rdflib)
+    response = Response(body, mimetype=fmt.media_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = None) -> Response:
+    settings = get_settings()
+    store = get_store()
+    allowed = set(store.graph_iris.values())
+    sparql.check_graphs(protocol.default_graph_uris, allowed, "default-graph-uri")
+    sparql.check_graphs(protocol.named_graph_uris, allowed, "named-graph-uri")
+    text = protocol.query
+    if named is not None:
+        text = sparql.bind_parameters(text, _parameters(named, protocol))
+    checked = sparql.check_query(text, allowed_graphs=allowed,
+                                 max_results=settings.max_results)
+    fmt = _negotiate(checked.kind, protocol.format)
+    if fmt is HTML:
+        return _page(checked, protocol, named)
+    # Named queries give CSV in full, streamed: the one download that is never capped.
+    stream = named is not None and fmt.suffix == "csv"
+    if stream:
+        checked = sparql.check_query(text, allowed_graphs=allowed, max_results=0)
+    with _admission().slot(_client()):
+        result = _query(checked, protocol, fmt.suffix, stream=stream)
+    if stream:
+        response = Response(result.chunks, mimetype=fmt.media_type)
+        response.call_on_close(result.close)
+    else:
+        body = result.read()
+        if result.capped:
+            body = sparql.note_capped(body, fmt.suffix, settings.max_results)
+        response = Response(body, mimetype=fmt.media_type)
+        if result.capped:
+            response.headers[CAPPED_HEADER] = f"max-results={settings.max_results}"
+    response.headers["Vary"] = "Accept"
+    if named is not None and protocol.format:
+        response.headers["Content-Disposition"] = f'inline; filename="{named.name}.{fmt.suffix}"'
+    return response
+
+
+def _query(checked: sparql.CheckedQuery, protocol: sparql.ProtocolRequest, result_format: str,
+           *, stream: bool = False,
+           max_results: int | None = None):  # noqa: ANN202 - store.QueryResult
+    settings = get_settings()
+    timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
+    explicit = bool(protocol.default_graph_uris or protocol.named_graph_uris)
+    return get_store().query(
+        checked.text, result_format=result_format, timeout=timeout,
+        default_graph_uris=protocol.default_graph_uris if explicit else None,
+        named_graph_uris=protocol.named_graph_uris if explicit else None,
+        union=not checked.has_dataset,
+        max_results=0 if stream else (checked.max_results if max_results is None
+                                      else max_results),
+        stream=stream)
+
+
+def _parameters(named: sparql.NamedQuery, protocol: sparql.ProtocolRequest) -> dict[str, str]:
+    declared = {name for name, _ in named.params}
+    unknown = set(protocol.params) - declared
+    if unknown:
+        raise QueryError(f"unknown parameter(s) {', '.join(sorted(unknown))}; this query takes "
+                         + (", ".join(sorted(declared)) or "none"))
+    return {name: sparql.parameter_term(value) for name, value in protocol.params.items()
+            if value != ""}
+
+
+# --- HTML ----------------------------------------------------------------------------------
+
+def _href(iri: str) -> str | None:
+    """Where an IRI in a results table links: its page here, or itself if it is http(s)."""
+    base = get_store().base_uri
+    if iri.startswith(base):
+        return request.script_root + "/" + iri[len(base):]
+    if iri.startswith(("http://", "https://")):
+        return iri
+    return None
+
+
+def _cell(term: dict | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> dict | None:
+    if term is None:
+        return None
+    if isinstance(term, dict):  # SPARQL JSON results
+        kind, value = term["type"], term["value"]
+        if kind == "uri":
+            return {"kind": "iri", "value": value, "href": _href(value)}
+        if kind == "bnode":
+            return {"kind": "bnode", "value": "_:" + value}
+        return {"kind": "literal", "value": value, "lang": term.get("xml:lang"),
+                "datatype": term.get("datatype")}
+    if isinstance(term, ox.NamedNode):
+        return {"kind": "iri", "value": term.value, "href": _href(term.value)}
+    if isinstance(term, ox.BlankNode):
+        return {"kind": "bnode", "value": "_:" + term.value}
+    return {"kind": "literal", "value": term.value, "lang": term.language,
+            "datatype": None if term.language else term.datatype.value}
+
+
+def _results_table(checked: sparql.CheckedQuery,
+                   protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None) -> dict:
+    cap = min(get_settings().max_results, HTML_ROWS)
+    with _admission().slot(_client()):
+        fmt = "nt" if checked.kind == "graph" else "srj"
+        result = _query(checked, protocol, fmt, max_results=cap)
+        body = result.read()
+    if checked.kind == "graph":
+        columns = ["subject", "predicate", "object"]
+        rows = [[_cell(t.subject), _cell(t.predicate), _cell(t.object)]
+                for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+        return {"columns": columns, "rows": rows, "capped": result.capped, "cap": cap}
+    data = json.loads(body)
+    if "boolean" in data:
+        return {"boolean": data["boolean"], "columns": [], "rows": []}
+    columns = data["head"]["vars"]
+    rows = [[_cell(b.get(v)) for v in columns] for b in data["results"]["bindings"]]
+    return {"columns": columns, "rows": rows, "capped": result.capped, "cap": cap}
+
+
+def _downloads(kind: str, protocol: sparql.ProtocolRequest,
+               named: sparql.NamedQuery | None) -> list[tuple[Format, str]]:
+    formats = (*RDF_FORMATS, *QUAD_FORMATS) if kind == "graph" else RESULT_FORMATS
+    links = []
+    for fmt in formats:
+        if named is not None:
+            url = url_for("sparql.named_query", name=named.name, format=fmt.suffix,
+                          **protocol.params)
+        else:
+            args = {"query": protocol.query, "format": fmt.suffix}
+            if protocol.default_graph_uris:
+                args["default-graph-uri"] = protocol.default_graph_uris
+            if protocol.named_graph_uris:
+                args["named-graph-uri"] = protocol.named_graph_uris
+            url = url_for("sparql.endpoint", **args)
+        links.append((fmt, url))
+    return links
+
+
+def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
+          named: sparql.NamedQuery | None = None) -> Response:
+    store = get_store()
+    results = downloads = None
+    if checked is not None:
+        results = _results_table(checked, protocol, named)
+        downloads = _downloads(checked.kind, protocol, named)
+    text = protocol.query if protocol.query is not None else sparql_prologue(store.base_uri) \
+        + "\nSELECT ?s ?p ?o WHERE {\n  ?s ?p ?o\n}\nLIMIT 25\n"
+    html = render_template("sparql.html", query=text, results=results, downloads=downloads,
+                           named=named, params=protocol.params,
+                           examples=list(_named_queries().values()),
+                           graphs=store.graph_iris, settings=get_settings())
+    response = Response(html, mimetype="text/html")
+    response.headers["Vary"] = "Accept"
+    sd = url_for("sparql.endpoint", _external=False)
+    response.headers["Link"] = f'<{sd}>; rel="service-desc"; type="text/turtle"'
+    return response
+
+
+# --- named queries -------------------------------------------------------------------------
+
+@blueprint.route("/queries/", methods=["GET", "OPTIONS"])
+def named_queries() -> Response:
+    """The list of named queries (HTML or JSON)."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    queries = _named_queries()
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"]) \
+        if request.accept_mimetypes else "application/json"
+    if request.args.get("format") in ("json", "html"):
+        best = "application/json" if request.args["format"] == "json" else "text/html"
+    if best is None:
+        raise NotAcceptable("available: application/json, text/html")
+    if best == "text/html":
+        response = Response(render_template("queries.html", queries=queries.values()),
+                            mimetype="text/html")
+    else:
+        listing = [{"name": q.name, "title": q.title, "description": q.description,
+                    "params": [{"name": n, "description": d} for n, d in q.params],
+                    "url": url_for("sparql.named_query", name=q.name, _external=True)}
+                   for q in queries.values()]
+        response = Response(json.dumps(listing, ensure_ascii=False, indent=1),
+                            mimetype="application/json")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@blueprint.route("/queries/<name>", methods=["GET", "POST", "OPTIONS"])
+def named_query(name: str) -> Response:
+    """Run the named query `name` (parameters from the query string), in any format."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    named = _named_queries().get(name)
+    if named is None:
+        raise NotFound(f"no named query {name!r}; see {url_for('sparql.named_queries')}")
+    protocol = _read_request()
+    if protocol.query is not None or protocol.default_graph_uris or protocol.named_graph_uris:
+        raise QueryError("a named query takes parameters, not a query or a dataset")
+    protocol.query = named.text
+    return _run(protocol, named)

@@ -1,0 +1,229 @@
+"""Evaluate SPARQL queries on pyoxigraph and serialise the results natively; a killable process.
+
+pyoxigraph cannot be interrupted from Python while it evaluates a query, so the server evaluates
+every query in a small child process (`python -m ikmkg.executor STORE_DIR`) that the parent can
+kill when the time limit passes (see `ikmkg.store.PooledStore`). The child opens the on-disk store
+read-only, and, where the kernel allows it, drops into an empty network namespace first so that
+no query can open a connection even if the endpoint's own checks (`ikmkg.sparql`) missed one.
+
+This module imports nothing but the standard library and pyoxigraph, so that each child stays
+small. `evaluate` is also used in-process by `ikmkg.store.EmbeddedStore`.
+
+Wire protocol (stdin/stdout of the child): every message is a frame, one type byte and a 4-byte
+big-endian length, then the payload. Requests are `Q` frames holding JSON. Answers are
+`D` frames (the serialised result, in chunks of up to 64 KiB as it is produced) and an `E` frame
+(JSON: kind, capped); or, in place of `E`, an `X` frame (JSON: the error message). Syntax errors
+come before any data. The child sends `R` once the store is open.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import json
+import os
+import struct
+import sys
+from collections.abc import Callable
+
+import pyoxigraph as ox
+
+RESULT_FORMATS = {
+    "srj": ox.QueryResultsFormat.JSON,
+    "srx": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+RDF_FORMATS = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+}
+HEADER = struct.Struct(">cI")
+CHUNK = 1 << 16
+
+
+class RequestError(Exception):
+    """The query cannot be evaluated as asked (syntax, unsupported format): the client's fault."""
+
+
+def _nodes(iris: list[str] | None) -> list[ox.NamedNode] | None:
+    return None if iris is None else [ox.NamedNode(i) for i in iris]
+
+
+def _capped_tsv(solutions: ox.QuerySolutions, max_results: int) -> tuple[bytes, bool]:
+    """The solutions as TSV cut to `max_results` rows (TSV writes exactly one line per row)."""
+    tsv = solutions.serialize(format=ox.QueryResultsFormat.TSV)
+    lines = tsv.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if len(lines) - 1 <= max_results:
+        return tsv, False
+    return b"\n".join(lines[: max_results + 1]) + b"\n", True
+
+
+def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -> dict:
+    """Run one query request on `store`, writing the serialised result through `write`.
+
+    Args:
+        store: the pyoxigraph store (named graphs ontology/shapes/data).
+        request: `query`, `format` (a suffix key of RESULT_FORMATS/RDF_FORMATS), `default_graph`
+            and `named_graphs` (IRI lists or None), `union` (default graph = union of the named
+            graphs), `max_results` (0: no cap), `prefixes` (for Turtle/TriG output).
+        write: called with successive chunks of the serialised result.
+
+    Returns:
+        The header: `kind` ("solutions", "boolean" or "graph") and `capped`.
+
+    Raises:
+        RequestError: a syntax error (with line and column) or a format that does not fit.
+    """
+    kwargs: dict = {}
+    if request.get("default_graph") is not None or request.get("named_graphs") is not None:
+        kwargs["default_graph"] = _nodes(request.get("default_graph")) or []
+        kwargs["named_graphs"] = _nodes(request.get("named_graphs")) or []
+    elif request.get("union", True):
+        kwargs["use_default_graph_as_union"] = True
+    try:
+        results = store.query(request["query"], **kwargs)
+    except SyntaxError as exc:
+        raise RequestError(str(exc.msg or exc)) from None
+    except RuntimeError as exc:  # pyoxigraph's evaluation errors are about the query
+        raise RequestError(f"the query cannot be evaluated: {exc}") from None
+    fmt = request["format"]
+    max_results = int(request.get("max_results") or 0)
+    if isinstance(results, ox.QueryBoolean):
+        if fmt not in RESULT_FORMATS:
+            raise RequestError(f"an ASK query has no {fmt} serialisation")
+        write(results.serialize(format=RESULT_FORMATS[fmt]))
+        return {"kind": "boolean", "capped": False}
+    if isinstance(results, ox.QuerySolutions):
+        if fmt not in RESULT_FORMATS:
+            raise RequestError(f"a SELECT query has no {fmt} serialisation")
+        if not max_results:
+            _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), write)
+            return {"kind": "solutions", "capped": False}
+        tsv, capped = _capped_tsv(results, max_results)
+        if fmt == "tsv":
+            write(tsv)
+        else:
+            again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+            write(again.serialize(format=RESULT_FORMATS[fmt]))
+        return {"kind": "solutions", "capped": capped}
+    if fmt not in RDF_FORMATS:
+        raise RequestError(f"a CONSTRUCT or DESCRIBE query has no {fmt} serialisation")
+    prefixes = request.get("prefixes") or None
+    if not max_results:
+        _stream(lambda out: ox.serialize(results, out, RDF_FORMATS[fmt], prefixes=prefixes),
+                write)
+        return {"kind": "graph", "capped": False}
+    triples = list(itertools.islice(results, max_results + 1))
+    capped = len(triples) > max_results
+    write(ox.serialize(triples[:max_results], format=RDF_FORMATS[fmt], prefixes=prefixes))
+    return {"kind": "graph", "capped": capped}
+
+
+class _Chunks:
+    """A binary file-like sink that passes on chunks of CHUNK bytes.
+
+    Unlike io.BufferedWriter it never flushes by itself (on close or garbage collection), so
+    the partial output of a query that fails half-way is dropped, never sent with the next one.
+    """
+
+    def __init__(self, write: Callable[[bytes], object]):
+        self._write = write
+        self._buffer = bytearray()
+
+    def write(self, data) -> int:  # noqa: ANN001 - bytes-like
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            self._write(bytes(self._buffer))
+            self._buffer.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing: pyoxigraph may call it; the end of the result is passed on by `finish`."""
+
+    def finish(self) -> None:
+        if self._buffer:
+            self._write(bytes(self._buffer))
+            self._buffer.clear()
+
+
+def _stream(serialize: Callable[[_Chunks], object], write: Callable[[bytes], object]) -> None:
+    """Serialise through a sink that passes on chunks of CHUNK bytes as they are made."""
+    out = _Chunks(write)
+    serialize(out)
+    out.finish()
+
+
+def write_frame(stream, kind: bytes, payload: bytes) -> None:  # noqa: ANN001 - binary file
+    stream.write(HEADER.pack(kind, len(payload)))
+    stream.write(payload)
+
+
+def read_exact(stream, n: int) -> bytes:  # noqa: ANN001 - binary file
+    data = b""
+    while len(data) < n:
+        part = stream.read(n - len(data))
+        if not part:
+            raise EOFError
+        data += part
+    return data
+
+
+def _sandbox() -> bool:
+    """Enter new user + network namespaces (no interfaces up): no connection can leave.
+
+    Best effort: returns False where unprivileged namespaces are not allowed; the lexical checks
+    in ikmkg.sparql are the first line of defence in any case.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+            return False
+        # Keep our own uid/gid inside the namespace so the store files stay ours.
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"{uid} {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"{gid} {gid} 1")
+    except OSError:
+        return False
+    return True
+
+
+def main(argv: list[str]) -> None:
+    sandboxed = _sandbox()
+    store = ox.Store.read_only(argv[0])
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    write_frame(out, b"R", json.dumps({"sandboxed": sandboxed}).encode())
+    out.flush()
+    while True:
+        try:
+            kind, size = HEADER.unpack(read_exact(inp, HEADER.size))
+            request = json.loads(read_exact(inp, size))
+        except EOFError:
+            return
+        def write(data: bytes) -> None:
+            if data:
+                write_frame(out, b"D", data)
+
+        try:
+            header = evaluate(store, request, write)
+        except (RequestError, ValueError, OSError) as exc:
+            write_frame(out, b"X", json.dumps({"error": str(exc)}).encode())
+        else:
+            write_frame(out, b"E", json.dumps(header).encode())
+        out.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

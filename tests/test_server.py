@@ -1,0 +1,119 @@
+"""The real `ikmkg serve` (gunicorn, two workers, executor processes) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import SPARQL_PROJECT
+
+pytestmark = pytest.mark.server
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CHEAP = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> "
+         "SELECT (COUNT(?p) AS ?n) WHERE { ?p a ikm:Province }")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(project: Path, cache: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "1.5",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "2", "--project-dir", str(project)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    process = spawn(SPARQL_PROJECT, tmp_path_factory.mktemp("cache"), port)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(url + "/sparql", timeout=1)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("the server did not start: " + process.communicate()[1][-2000:])
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_serves_queries_over_http(server):
+    response = requests.get(server + "/sparql", params={"query": CHEAP},
+                            headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == "30"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert requests.post(server + "/sparql", data=CHEAP.encode(), headers={
+        "Content-Type": "application/sparql-query", "Accept": "text/csv"}).text.split() == [
+        "n", "30"]
+
+
+def test_methods_over_http(server):
+    assert requests.options(server + "/sparql").status_code == 204
+    head = requests.head(server + "/sparql", params={"query": CHEAP})
+    assert head.status_code == 200 and head.content == b""
+    assert requests.put(server + "/sparql", data=b"x").status_code == 405
+    too_long = requests.get(server + "/sparql", params={"query": CHEAP + " #" + "x" * 20000})
+    assert 400 <= too_long.status_code < 500
+
+
+def test_runaway_query_under_load(server):
+    """A runaway query is stopped at the limit while cheap queries keep being answered."""
+    def timed(query: str, client: str = "198.51.100.1") -> tuple[int, float]:
+        # Clients told apart as behind a reverse proxy on this host (X-Forwarded-For).
+        started = time.monotonic()
+        response = requests.get(server + "/sparql", params={"query": query}, timeout=30,
+                                headers={"X-Forwarded-For": client})
+        return response.status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(6) as pool:
+        runaway = [pool.submit(timed, RUNAWAY) for _ in range(2)]
+        time.sleep(0.3)
+        cheap = [pool.submit(timed, CHEAP, f"198.51.100.{10 + i}") for i in range(20)]
+        cheap_results = [f.result() for f in cheap]
+        runaway_results = [f.result() for f in runaway]
+    assert all(status == 503 and 1.4 < elapsed < 4.0 for status, elapsed in runaway_results)
+    assert all(status == 200 for status, _ in cheap_results)
+    assert sorted(t for _, t in cheap_results)[len(cheap_results) // 2] < 0.5
+    assert timed(CHEAP)[0] == 200  # and serves normally afterwards
+
+
+def test_refuses_to_start_on_invalid_data(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(SPARQL_PROJECT, project)
+    (project / "data" / "bad.ttl").write_text(
+        "<https://w3id.org/ikmkg/id/province/unlabelled> a "
+        "<https://w3id.org/ikmkg/ontology#Province> .\n")
+    process = spawn(project, tmp_path / "cache", free_port())
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 2
+    assert "does not conform" in stderr and "province/unlabelled" in stderr

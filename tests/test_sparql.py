@@ -1,0 +1,597 @@
+"""The SPARQL endpoint: protocol, formats, negotiation, named queries and every safety case.
+
+The app runs on the server's store (`pooled_store`: on disk, queries in killable executor
+processes) over the small synthetic project in tests/data/sparql (30 provinces, 300 regencies).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pyoxigraph as ox
+import pytest
+from rdflib import ConjunctiveGraph, Graph, URIRef
+from rdflib.compare import graph_diff, isomorphic
+from rdflib.namespace import RDF
+
+from conftest import make_app
+from ikmkg.kg import graph_iri
+from ikmkg.namespaces import SD
+from ikmkg.settings import CANONICAL_BASE
+
+MAX = 100
+PROVINCES = "PREFIX ikm: <https://w3id.org/ikmkg/ontology#> SELECT ?p WHERE { ?p a ikm:Province }"
+COUNT_PROVINCES = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> "
+                   "SELECT (COUNT(?p) AS ?n) WHERE { ?p a ikm:Province }")
+#: ~10^9 solutions: runs far past any time limit.
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CONSTRUCT = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> CONSTRUCT { ?r ikm:province ?p } "
+             "WHERE { ?r ikm:province ?p } ORDER BY ?r LIMIT 20")
+GRAPHS = {name: str(graph_iri(CANONICAL_BASE, name)) for name in ("ontology", "shapes", "data")}
+SRJ, SRX = "application/sparql-results+json", "application/sparql-results+xml"
+
+
+@pytest.fixture(scope="module")
+def app(pooled_store):
+    application = make_app(pooled_store, project_dir="tests/data/sparql", max_results=MAX,
+                           query_timeout=1.5, max_request_bytes=20_000)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def bindings(response) -> list[dict]:
+    assert response.status_code == 200, response.data[:500]
+    return json.loads(response.data)["results"]["bindings"]
+
+
+def count(response) -> int:
+    return int(bindings(response)[0]["n"]["value"])
+
+
+# --- protocol --------------------------------------------------------------------------------
+
+def test_get_post_form_and_post_query_agree(client):
+    get = bindings(client.get("/sparql", query_string={"query": PROVINCES}))
+    form = bindings(client.post("/sparql", data={"query": PROVINCES}))
+    direct = bindings(client.post("/sparql", data=PROVINCES.encode(),
+                                  content_type="application/sparql-query"))
+    assert len(get) == 30
+    key = lambda rows: sorted(r["p"]["value"] for r in rows)  # noqa: E731
+    assert key(get) == key(form) == key(direct)
+
+
+def test_default_graph_is_the_union_of_the_named_graphs(client):
+    query = ("PREFIX owl: <http://www.w3.org/2002/07/owl#> PREFIX sh: <http://www.w3.org/ns/shacl#>"
+             " PREFIX ikm: <https://w3id.org/ikmkg/ontology#> ASK { ?c a owl:Class . "
+             "?s a sh:NodeShape . ?p a ikm:Province }")
+    assert json.loads(client.get("/sparql", query_string={"query": query}).data)["boolean"]
+    rows = bindings(client.get("/sparql", query_string={
+        "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}))
+    assert sorted(r["g"]["value"] for r in rows) == sorted(GRAPHS.values())
+
+
+@pytest.mark.parametrize("graph,expected", [("data", 30), ("ontology", 0)])
+def test_default_graph_uri_is_honoured(client, graph, expected):
+    response = client.get("/sparql", query_string={"query": COUNT_PROVINCES,
+                                                   "default-graph-uri": GRAPHS[graph]})
+    assert count(response) == expected
+
+
+def test_named_graph_uri_limits_graph_patterns(client):
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    rows = bindings(client.post("/sparql", data={"query": query,
+                                                 "named-graph-uri": GRAPHS["shapes"]}))
+    assert [r["g"]["value"] for r in rows] == [GRAPHS["shapes"]]
+
+
+def test_from_a_published_graph_is_honoured(client):
+    query = COUNT_PROVINCES.replace("WHERE", f"FROM <{GRAPHS['ontology']}> WHERE")
+    assert count(client.get("/sparql", query_string={"query": query})) == 0
+    query = COUNT_PROVINCES.replace("WHERE", f"FROM <{GRAPHS['data']}> WHERE")
+    assert count(client.get("/sparql", query_string={"query": query})) == 30
+
+
+# --- negotiation -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept,query,expected", [
+    (SRJ, PROVINCES, SRJ),
+    (SRX, PROVINCES, SRX),
+    ("text/csv", PROVINCES, "text/csv"),
+    ("text/tab-separated-values", PROVINCES, "text/tab-separated-values"),
+    ("*/*", PROVINCES, SRJ),
+    (None, PROVINCES, SRJ),
+    ("application/json", PROVINCES, SRJ),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", PROVINCES, SRX),
+    ("text/csv;q=0.9, */*;q=0.1", PROVINCES, "text/csv"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", PROVINCES, "text/html"),
+    ("text/turtle", PROVINCES, 406),
+    ("image/png", PROVINCES, 406),
+    (SRJ, "ASK { ?s ?p ?o }", SRJ),
+    ("text/csv", "ASK { ?s ?p ?o }", "text/csv"),
+    ("text/turtle", CONSTRUCT, "text/turtle"),
+    ("application/n-triples", CONSTRUCT, "application/n-triples"),
+    ("application/ld+json", CONSTRUCT, "application/ld+json"),
+    ("application/rdf+xml", CONSTRUCT, "application/rdf+xml"),
+    ("application/n-quads", CONSTRUCT, "application/n-quads"),
+    ("application/trig", CONSTRUCT, "application/trig"),
+    ("*/*", CONSTRUCT, "text/turtle"),
+    ("application/json", CONSTRUCT, "application/ld+json"),
+    ("application/trig;q=0.2, application/n-triples;q=0.8", CONSTRUCT, "application/n-triples"),
+    (SRJ, CONSTRUCT, 406),
+])
+def test_accept_negotiation(client, accept, query, expected):
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/sparql", query_string={"query": query}, headers=headers)
+    if isinstance(expected, int):
+        assert response.status_code == expected
+    else:
+        assert response.status_code == 200, response.data[:300]
+        assert response.mimetype == expected
+        assert "Accept" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("fmt,expected", [("csv", "text/csv"), ("srx", SRX), ("json", SRJ),
+                                          ("tsv", "text/tab-separated-values"),
+                                          ("text/csv", "text/csv")])
+def test_format_parameter_overrides_accept(client, fmt, expected):
+    response = client.get("/sparql", query_string={"query": PROVINCES, "format": fmt},
+                          headers={"Accept": SRJ})
+    assert response.status_code == 200 and response.mimetype == expected
+
+
+def test_unknown_format_parameter_is_406(client):
+    response = client.get("/sparql", query_string={"query": PROVINCES, "format": "ttl"})
+    assert response.status_code == 406
+
+
+def test_result_formats_carry_the_same_rows(client):
+    def get(fmt: str) -> bytes:
+        response = client.get("/sparql", query_string={"query": PROVINCES, "format": fmt})
+        assert response.status_code == 200
+        return response.data
+
+    expected = sorted(f"https://w3id.org/ikmkg/id/province/p{i:02d}" for i in range(30))
+    as_json = sorted(b["p"]["value"] for b in json.loads(get("srj"))["results"]["bindings"])
+    as_xml = sorted(s["p"].value for s in ox.parse_query_results(get("srx"),
+                                                                format=ox.QueryResultsFormat.XML))
+    as_csv = sorted(row["p"] for row in csv.DictReader(io.StringIO(get("csv").decode())))
+    as_tsv = sorted(s["p"].value for s in ox.parse_query_results(get("tsv"),
+                                                                format=ox.QueryResultsFormat.TSV))
+    assert as_json == as_xml == as_csv == as_tsv == expected
+
+
+@pytest.mark.parametrize("fmt,rdflib_format", [
+    ("nt", "nt"), ("jsonld", "json-ld"), ("rdf", "xml"), ("nq", "nquads"), ("trig", "trig")])
+def test_graph_formats_are_isomorphic(client, fmt, rdflib_format):
+    turtle = client.get("/sparql", query_string={"query": CONSTRUCT, "format": "ttl"})
+    other = client.get("/sparql", query_string={"query": CONSTRUCT, "format": fmt})
+    assert turtle.status_code == other.status_code == 200
+    expected = Graph().parse(data=turtle.data, format="turtle")
+    if rdflib_format in ("nquads", "trig"):
+        got = Graph()
+        for triple in ConjunctiveGraph().parse(data=other.data, format=rdflib_format).triples(
+                (None, None, None)):
+            got.add(triple)
+    else:
+        got = Graph().parse(data=other.data, format=rdflib_format)
+    assert len(expected) == 20
+    if not isomorphic(expected, got):
+        _, only_turtle, only_other = graph_diff(expected, got)
+        pytest.fail(f"only in Turtle: {list(only_turtle)[:5]}; only in {fmt}: "
+                    f"{list(only_other)[:5]}")
+
+
+# --- service description, page, CORS -------------------------------------------------------
+
+def test_service_description(client):
+    response = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200 and response.mimetype == "text/turtle"
+    g = Graph().parse(data=response.data, format="turtle")
+    service = g.value(None, RDF.type, SD.Service)
+    assert g.value(service, SD.endpoint) == URIRef("http://localhost/sparql")
+    assert (service, SD.feature, SD.UnionDefaultGraph) in g
+    names = {str(g.value(n, SD.name)) for n in g.objects(None, SD.namedGraph)}
+    assert names == set(GRAPHS.values())
+
+
+def test_query_page_for_browsers(client):
+    response = client.get("/sparql", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.data.decode()
+    assert "<textarea" in page and "PREFIX ikm: &lt;https://w3id.org/ikmkg/ontology#&gt;" in page
+    assert 'action="/sparql"' in page  # a plain form: works without JavaScript
+    assert "Provinces and their regency counts" in page  # the named queries, a click away
+    assert 'href="/queries/provinces"' in page
+
+
+def test_html_results_link_iris_and_escape_literals(client):
+    query = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT ?s ?c WHERE "
+             "{ ?s rdfs:comment ?c }")
+    response = client.get("/sparql", query_string={"query": query},
+                          headers={"Accept": "text/html"})
+    page = response.data.decode()
+    assert '<a href="/id/province/p00">https://w3id.org/ikmkg/id/province/p00</a>' in page
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp;" in page and "<b>bold</b>" not in page
+    for fmt in ("srj", "srx", "csv", "tsv"):
+        assert f"format={fmt}" in page
+
+
+def test_cors_options_and_head(client):
+    response = client.get("/sparql", query_string={"query": PROVINCES})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-Result-Capped" in response.headers["Access-Control-Expose-Headers"]
+    options = client.options("/sparql", headers={"Origin": "https://example.org",
+                                                 "Access-Control-Request-Method": "POST"})
+    assert options.status_code == 204
+    assert "POST" in options.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in options.headers["Access-Control-Allow-Headers"]
+    head = client.head("/sparql", query_string={"query": PROVINCES})
+    assert head.status_code == 200 and head.data == b"" and head.mimetype == SRJ
+
+
+# --- named queries ---------------------------------------------------------------------------
+
+def test_named_query_list(client):
+    listing = json.loads(client.get("/queries/", headers={"Accept": "application/json"}).data)
+    names = [q["name"] for q in listing]
+    assert names == ["all-labels", "provinces", "regencies-of", "regency-graph"]
+    regencies = listing[names.index("regencies-of")]
+    assert [p["name"] for p in regencies["params"]] == ["province", "lang"]
+    html = client.get("/queries/", headers={"Accept": "text/html"}).data.decode()
+    assert "Regencies of a province" in html
+
+
+@pytest.mark.parametrize("fmt,mimetype", [("srj", SRJ), ("srx", SRX), ("csv", "text/csv"),
+                                          ("tsv", "text/tab-separated-values")])
+def test_named_query_in_every_format(client, fmt, mimetype):
+    response = client.get("/queries/provinces", query_string={"format": fmt})
+    assert response.status_code == 200 and response.mimetype == mimetype
+    assert b"https://w3id.org/ikmkg/id/province/p29" in response.data
+
+
+def test_named_construct_query(client):
+    response = client.get("/queries/regency-graph", headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    assert len(Graph().parse(data=response.data, format="nt")) == MAX  # of 300: capped
+    assert response.headers["X-Result-Capped"] == f"max-results={MAX}"
+
+
+def test_named_query_parameters_are_bound_as_terms(client):
+    rows = bindings(client.get("/queries/regencies-of", query_string={
+        "province": f"{CANONICAL_BASE}id/province/p01", "lang": "en"}))
+    assert [r["regency"]["value"].rsplit("/", 1)[1] for r in rows] == [
+        f"p01-r{i}" for i in range(10)]
+
+
+@pytest.mark.parametrize("province,lang", [
+    ("<x:a> } UNION { ?regency ?p ?label", "en"),
+    (f"{CANONICAL_BASE}id/province/p01", 'en") || true || ("'),
+    (f"{CANONICAL_BASE}id/province/p01", "en\" } ?regency ?x ?label . FILTER(\"1"),
+])
+def test_named_query_parameters_cannot_inject(client, province, lang):
+    response = client.get("/queries/regencies-of", query_string={"province": province,
+                                                                  "lang": lang})
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert bindings(response) == []
+
+
+def test_named_query_unknown_parameter_and_name(client):
+    assert client.get("/queries/provinces", query_string={"x": "1"}).status_code == 400
+    assert client.get("/queries/no-such-query").status_code == 404
+
+
+def test_named_query_csv_is_streamed_in_full(client):
+    csv_response = client.get("/queries/all-labels", query_string={"format": "csv"})
+    assert csv_response.status_code == 200 and csv_response.is_streamed
+    assert "X-Result-Capped" not in csv_response.headers
+    rows = list(csv.reader(io.StringIO(csv_response.data.decode())))
+    assert len(rows) == 1 + 364  # header + every label, past max_results
+    capped = client.get("/queries/all-labels", query_string={"format": "srj"})
+    assert capped.headers["X-Result-Capped"] == f"max-results={MAX}"
+    assert len(bindings(capped)) == MAX
+
+
+def test_named_query_page_has_permalink_and_results(client):
+    page = client.get("/queries/regencies-of", query_string={
+        "province": f"{CANONICAL_BASE}id/province/p02", "lang": "en"},
+        headers={"Accept": "text/html"}).data.decode()
+    assert "Regencies of a province" in page
+    assert "http://localhost/queries/regencies-of?province=" in page
+    assert '<a href="/id/regency/p02-r9">' in page
+
+
+def test_named_queries_are_rebased(tmp_path):
+    from ikmkg.app import load_store
+
+    base = "http://localhost:8123/kg/"
+    store = load_store(make_app.__globals__["Settings"](
+        project_dir="tests/data/sparql", base_uri=base, cache_dir=str(tmp_path)))
+    try:
+        client = make_app(store, project_dir="tests/data/sparql", base_uri=base).test_client()
+        rows = bindings(client.get("/queries/provinces"))
+        assert len(rows) == 30 and rows[0]["province"]["value"].startswith(base + "id/")
+    finally:
+        store.close()
+
+
+# --- safety: read-only -----------------------------------------------------------------------
+
+def test_updates_are_refused_and_change_nothing(client):
+    before = count(client.get("/sparql", query_string={
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"}))
+    insert = "INSERT DATA { GRAPH <urn:x:g> { <urn:x:a> <urn:x:b> <urn:x:c> } }"
+    responses = [
+        client.post("/sparql", data={"update": insert}),
+        client.get("/sparql", query_string={"update": insert}),
+        client.post("/sparql", data=insert, content_type="application/sparql-update"),
+        client.post("/sparql", data={"query": insert}),
+        client.post("/sparql", data="PREFIX x: <urn:x:> DELETE WHERE { ?s ?p ?o }",
+                    content_type="application/sparql-query"),
+        client.get("/sparql", query_string={"query": "DROP ALL"}),
+    ]
+    for response in responses:
+        assert 400 <= response.status_code < 500, response.data[:300]
+        assert b"read-only" in response.data
+    after = count(client.get("/sparql", query_string={
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"}))
+    assert before == after == 1004
+
+
+@pytest.fixture()
+def listener():
+    """A TCP listener on loopback that records every connection made to it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    connections = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            connections.append(conn.recv(1024))
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/sparql", connections
+    time.sleep(0.3)  # let a late connection arrive before we look
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize("template,why", [
+    ("SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}", b"SERVICE"),
+    ("SELECT * WHERE {{ service silent <{url}> {{ ?s ?p ?o }} }}", b"SERVICE"),
+    ("PREFIX r: <{url}> SELECT * WHERE {{ SERVICE r: {{ ?s ?p ?o }} }}", b"SERVICE"),
+    ("SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}", b"FROM"),
+    ("SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", b"FROM"),
+    ("PREFIX r: <{url}> SELECT * FROM r:x WHERE {{ ?s ?p ?o }}", b"FROM"),
+    ("LOAD <{url}>", b"LOAD"),
+])
+def test_no_connection_is_ever_made(client, listener, template, why):
+    url, connections = listener
+    response = client.get("/sparql", query_string={"query": template.format(url=url)})
+    assert response.status_code == 400 and why in response.data
+    for params in ({"default-graph-uri": url}, {"named-graph-uri": url}):
+        response = client.get("/sparql", query_string={"query": PROVINCES, **params})
+        assert response.status_code == 400
+    assert connections == []
+
+
+def test_executor_sandbox_blocks_service_even_past_the_checks(pooled_store, listener):
+    """Defence in depth: the store itself, asked directly, cannot reach the network."""
+    url, connections = listener
+    pooled_store.warm()
+    executor_ = pooled_store._pool._idle[0]
+    if not executor_.sandboxed:
+        pytest.skip("this kernel does not allow unprivileged network namespaces")
+    with pytest.raises(Exception):  # noqa: B017 - any error: the point is no connection
+        pooled_store.query(f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                           result_format="srj")
+    assert connections == []
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "BASE <file:///etc/> SELECT * FROM <passwd> WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { SERVICE <file:///etc/passwd> { ?s ?p ?o } }",
+])
+def test_no_local_file_is_read(client, query):
+    response = client.get("/sparql", query_string={"query": query, "format": "csv"})
+    assert response.status_code == 400
+    assert b"root:" not in response.data
+
+
+def test_keywords_inside_literals_and_iris_are_not_refused(client):
+    query = ('SELECT ?x WHERE { BIND("SERVICE <http://127.0.0.1/> FROM LOAD" AS ?x) '
+             "FILTER(?x != <urn:service:from>) } # SERVICE in a comment")
+    rows = bindings(client.get("/sparql", query_string={"query": query}))
+    assert rows[0]["x"]["value"].startswith("SERVICE")
+
+
+# --- safety: time limit and concurrency ------------------------------------------------------
+
+def test_runaway_query_is_stopped_while_cheap_queries_are_answered(app):
+    def run(query: str, remote: str) -> tuple[int, float]:
+        started = time.monotonic()
+        client = app.test_client()
+        response = client.get("/sparql", query_string={"query": query},
+                              environ_base={"REMOTE_ADDR": remote})
+        return response.status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(4) as pool:
+        runaway = pool.submit(run, RUNAWAY, "10.0.0.1")
+        time.sleep(0.3)
+        cheap = [pool.submit(run, COUNT_PROVINCES, f"10.0.1.{i}") for i in range(10)]
+        cheap_results = [f.result() for f in cheap]
+        status, elapsed = runaway.result()
+    assert status == 503
+    assert 1.4 < elapsed < 3.5  # the limit is 1.5 s
+    assert all(s == 200 for s, _ in cheap_results)
+    assert max(t for _, t in cheap_results) < 1.0
+    assert count(app.test_client().get("/sparql", query_string={"query": COUNT_PROVINCES})) == 30
+
+
+def test_request_timeout_lowers_but_never_raises_the_limit(client):
+    started = time.monotonic()
+    response = client.get("/sparql", query_string={"query": RUNAWAY, "timeout": "0.3"})
+    assert response.status_code == 503 and time.monotonic() - started < 1.3
+    started = time.monotonic()
+    response = client.get("/sparql", query_string={"query": RUNAWAY, "timeout": "600"})
+    assert response.status_code == 503 and time.monotonic() - started < 3.5
+    assert client.get("/sparql", query_string={"query": PROVINCES, "timeout": "x"}
+                      ).status_code == 400
+
+
+def test_a_flooding_client_gets_429_and_others_still_get_answers(pooled_store):
+    app = make_app(pooled_store, max_concurrent_queries=4, query_timeout=1.0)
+
+    def run(query: str, remote: str):  # noqa: ANN202
+        return app.test_client().get("/sparql", query_string={"query": query},
+                                     environ_base={"REMOTE_ADDR": remote})
+
+    with ThreadPoolExecutor(8) as pool:
+        flood = [pool.submit(run, RUNAWAY, "10.0.0.66") for _ in range(6)]
+        time.sleep(0.3)
+        other = pool.submit(run, COUNT_PROVINCES, "10.0.0.7").result()
+        flood_statuses = sorted(f.result().status_code for f in flood)
+        refused = [f.result() for f in flood if f.result().status_code == 429]
+    assert other.status_code == 200
+    assert flood_statuses.count(503) == 2 and flood_statuses.count(429) == 4
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+
+
+def test_all_slots_busy_gives_429_with_retry_after(pooled_store):
+    from ikmkg.store import PooledStore
+
+    small = PooledStore.open(pooled_store.path, query_timeout=1.5, max_concurrent=1,
+                             admission_wait=0.2)
+    try:
+        app = make_app(small, max_concurrent_queries=4, query_timeout=1.5)
+        with ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(lambda: app.test_client().get(
+                "/sparql", query_string={"query": RUNAWAY},
+                environ_base={"REMOTE_ADDR": "10.1.0.1"}))
+            time.sleep(0.4)
+            busy = app.test_client().get("/sparql", query_string={"query": PROVINCES},
+                                         environ_base={"REMOTE_ADDR": "10.1.0.2"})
+            assert slow.result().status_code == 503
+        assert busy.status_code == 429 and busy.headers["Retry-After"]
+        after = app.test_client().get("/sparql", query_string={"query": PROVINCES})
+        assert after.status_code == 200
+    finally:
+        small.close()
+
+
+# --- safety: result size ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt,note", [
+    ("srj", b'"capped":'), ("srx", b"<!-- result capped"), ("csv", b"\n# result capped"),
+    ("tsv", b"\n# result capped")])
+def test_capped_results_say_so(client, fmt, note):
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    response = client.get("/sparql", query_string={"query": query, "format": fmt})
+    assert response.status_code == 200
+    assert response.headers["X-Result-Capped"] == f"max-results={MAX}"
+    assert note in response.data
+    if fmt == "srj":
+        assert len(json.loads(response.data)["results"]["bindings"]) == MAX
+    if fmt == "srx":
+        rows = ox.parse_query_results(response.data, format=ox.QueryResultsFormat.XML)
+        assert len(list(rows)) == MAX
+
+
+def test_capped_graph_results_say_so(client):
+    query = "CONSTRUCT WHERE { ?s ?p ?o }"
+    response = client.get("/sparql", query_string={"query": query, "format": "nt"})
+    assert response.headers["X-Result-Capped"] == f"max-results={MAX}"
+    assert len(Graph().parse(data=response.data, format="nt")) == MAX
+    assert b"# result capped" in response.data
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT ?s WHERE { ?s ?p ?o } LIMIT 100",
+    "SELECT ?s WHERE { ?s a <https://w3id.org/ikmkg/ontology#Province> } LIMIT 5000",
+    "SELECT ?s WHERE { { SELECT ?s WHERE { ?s ?p ?o } LIMIT 100000 } } LIMIT 7",
+])
+def test_results_within_the_cap_are_not_marked(client, query):
+    response = client.get("/sparql", query_string={"query": query})
+    assert "X-Result-Capped" not in response.headers
+    assert b'"capped"' not in response.data
+    assert len(bindings(response)) <= MAX
+
+
+# --- safety: malformed input never gives a 500 -----------------------------------------------
+
+def test_syntax_error_gives_line_and_column(client):
+    response = client.get("/sparql", query_string={"query": "SELECT * WHERE {\n  ?s ?p \n}"},
+                          headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert re.search(r"\b3:\d+\b", json.loads(response.data)["message"])
+
+
+def test_oversize_requests_get_413(client):
+    long = "SELECT * WHERE { ?s ?p ?o } #" + "x" * 30_000
+    assert client.get("/sparql", query_string={"query": long}).status_code == 413
+    assert client.post("/sparql", data={"query": long}).status_code == 413
+    assert client.post("/sparql", data=long.encode(),
+                       content_type="application/sparql-query").status_code == 413
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"path": "/sparql?query=%FF%FE"},
+    {"path": "/sparql", "method": "POST", "data": b"query=%C3%28",
+     "content_type": "application/x-www-form-urlencoded"},
+    {"path": "/sparql", "method": "POST", "data": b"SELECT * WHERE { ?s ?p \xff }",
+     "content_type": "application/sparql-query"},
+    {"path": "/sparql", "method": "POST", "data": b"SELECT 1",
+     "content_type": "application/sparql-query; charset=no-such-charset"},
+])
+def test_bad_encodings_get_400(client, kwargs):
+    assert client.open(**kwargs).status_code == 400
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_unknown_methods_get_405(client, method):
+    response = client.open("/sparql", method=method)
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("kwargs,status", [
+    ({"method": "POST", "data": b"SELECT 1", "content_type": "text/plain"}, 415),
+    ({"method": "POST", "data": b""}, 415),
+    ({"method": "POST", "data": {"default-graph-uri": GRAPHS["data"]}}, 400),
+    ({"query_string": {"query": "SELECT 1", "timeout": "-1"}}, 400),
+    ({"query_string": [("query", "ASK {}"), ("query", "ASK {}")]}, 400),
+    ({"query_string": {"query": "SELECT * WHERE { ?s ?p ?o } LIMIT -1"}}, 400),
+    ({"query_string": {"query": "SELECT (1/0 AS ?x) WHERE {}"}}, 200),
+    ({"query_string": {"query": "SELECT * WHERE { ?s ?p ?o FILTER(REGEX(?o, \"(\")) } "
+                                "LIMIT 1"}}, 200),
+    ({"query_string": {"query": "PREFIX : <> SELECT * WHERE { :a :b :c }"}}, 400),
+    ({"query_string": {"query": "SELECT ?x WHERE { } VALUES ?x { 1 2 }"}}, 200),
+    ({"query_string": {"query": "\x00"}}, 400),
+    ({"query_string": {"query": ""}}, 400),
+])
+def test_bad_input_is_never_a_500(client, kwargs, status):
+    response = client.open("/sparql", **kwargs)
+    assert response.status_code == status, response.data[:400]

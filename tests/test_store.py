@@ -1,0 +1,136 @@
+"""The Store contract on both backends, the on-disk store cache and the executor processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from conftest import SPARQL_PROJECT
+from ikmkg import kg as kg_module
+from ikmkg.app import load_store
+from ikmkg.errors import DataError, QueryError, QueryTimeout
+from ikmkg.kg import graph_iri
+from ikmkg.settings import CANONICAL_BASE, Settings
+from ikmkg.store import EmbeddedStore, PooledStore, open_published
+
+IKM = "https://w3id.org/ikmkg/ontology#"
+P00 = URIRef(f"{CANONICAL_BASE}id/province/p00")
+
+
+@pytest.fixture(scope="module")
+def sparql_kg():
+    return kg_module.load(Settings(project_dir=str(SPARQL_PROJECT)))
+
+
+@pytest.fixture(scope="module", params=["embedded", "pooled"])
+def any_store(request, sparql_kg, pooled_store):
+    if request.param == "embedded":
+        return EmbeddedStore(sparql_kg)
+    return pooled_store
+
+
+def test_select_returns_rdflib_terms(any_store):
+    rows = any_store.select(f"SELECT ?l WHERE {{ <{P00}> <{RDFS.label}> ?l }} ORDER BY ?l")
+    assert [r["l"] for r in rows] == [Literal("Province 00", lang="en"),
+                                       Literal("Provinsi 00", lang="id")]
+
+
+def test_unbound_variables_are_absent(any_store):
+    rows = any_store.select(f"SELECT ?s ?missing WHERE {{ <{P00}> a ?s }}")
+    assert rows == [{"s": URIRef(IKM + "Province")}]
+
+
+def test_ask_and_construct(any_store):
+    assert any_store.ask(f"ASK {{ <{P00}> a <{IKM}Province> }}") is True
+    assert any_store.ask(f"ASK {{ <{P00}> a <{IKM}Regency> }}") is False
+    graph = any_store.construct(f"DESCRIBE <{P00}>")
+    assert (P00, RDF.type, URIRef(IKM + "Province")) in graph
+    assert len(graph) == 4  # type, two labels, comment
+
+
+def test_named_graphs_and_union_default(any_store):
+    assert any_store.graph_iris == {n: str(graph_iri(CANONICAL_BASE, n))
+                                    for n in ("ontology", "shapes", "data")}
+    rows = any_store.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    counts = {str(r["g"]): int(r["n"]) for r in rows}
+    assert set(counts) == set(any_store.graph_iris.values())
+    union = any_store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert int(union[0]["n"]) == sum(counts.values()) == 1004
+
+
+def test_version_is_the_content_hash(any_store, sparql_kg):
+    assert any_store.version == sparql_kg.content_hash != ""
+
+
+def test_query_caps_and_serialises_natively(any_store):
+    result = any_store.query("SELECT ?s WHERE { ?s ?p ?o }", result_format="srj", max_results=5)
+    body = json.loads(result.read())
+    assert result.capped and len(body["results"]["bindings"]) == 5
+    result = any_store.query("SELECT ?s WHERE { ?s ?p ?o } LIMIT 3", result_format="srj",
+                             max_results=5)
+    assert not result.capped
+
+
+def test_syntax_errors_are_query_errors(any_store):
+    with pytest.raises(QueryError, match=r"1:\d+"):
+        any_store.query("SELECT * WHERE { ?s ?p }", result_format="srj")
+
+
+def test_pooled_timeout_kills_and_recovers(pooled_store):
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        pooled_store.query("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+                           result_format="srj", timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert pooled_store.ask("ASK { ?s ?p ?o }")
+
+
+def test_store_is_built_once_per_content_and_base(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(SPARQL_PROJECT, project)
+    settings = Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"))
+    first = load_store(settings)
+    first.close()
+
+    def must_not_load():  # pragma: no cover - failing here is the test failing
+        raise AssertionError("loaded again although the files did not change")
+
+    again = open_published(settings, must_not_load)
+    assert again.path == first.path
+    again.close()
+    # A changed file or another base builds a new store.
+    with open(project / "data" / "sample.ttl", "a") as f:
+        f.write(f'<{P00}> <{RDFS.seeAlso}> <https://example.org/> .\n')
+    changed = load_store(settings)
+    rebased = load_store(Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"),
+                                  base_uri="http://localhost:9/kg/"))
+    assert len({first.path, changed.path, rebased.path}) == 3
+    assert changed.ask(f"ASK {{ <{P00}> <{RDFS.seeAlso}> ?x }}")
+    assert rebased.ask("ASK { <http://localhost:9/kg/id/province/p00> ?p ?o }")
+    changed.close()
+    rebased.close()
+
+
+def test_invalid_data_is_refused_with_the_report(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(SPARQL_PROJECT, project)
+    (project / "data" / "bad.ttl").write_text(
+        f"<{CANONICAL_BASE}id/province/unlabelled> a <{IKM}Province> .\n")
+    settings = Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(DataError, match="province/unlabelled"):
+        load_store(settings)
+    assert not list((tmp_path / "cache").glob("store-*/READY.json"))
+
+
+def test_pooled_store_opens_read_only(pooled_store):
+    # The executors open the store read-only: even an update sent past the endpoint's checks
+    # is not evaluated (pyoxigraph's query parser does not accept updates).
+    with pytest.raises(QueryError):
+        pooled_store.query("INSERT DATA { <urn:a> <urn:b> <urn:c> }", result_format="srj")
+    assert not pooled_store.ask("ASK { <urn:a> ?p ?o }")
+    assert isinstance(pooled_store, PooledStore)
