@@ -92,3 +92,41 @@ def serve(host: str, port: int, workers: int, base_uri: str | None,
         run_server(settings, host=host, port=port, workers=workers)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
+
+
+@cli.command()
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the dumps into; created, or replaced atomically if it holds an "
+                   "earlier dump (a folder with other content is refused).")
+@base_uri_option
+@project_dir_option
+def dump(out_dir: Path, base_uri: str | None, project_dir: str | None) -> None:
+    """Validate the graph and write its dumps (Turtle, N-Triples, JSON-LD, RDF/XML, TriG,
+    N-Quads, CSV per class, SHA256SUMS) into OUT, deterministically and atomically.
+
+    Exits 0 when written, 1 when the data does not conform, 2 on a load or write error.
+    """
+    from ikmkg import dumps
+    from ikmkg.validation import validate as run_validation
+
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    try:
+        kg = kg_module.load(settings)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None
+    report = run_validation(kg)
+    if not report.conforms:
+        click.echo(report.text(), err=True, nl=False)
+        sys.exit(1)
+
+    def progress(step: int, steps: int, message: str) -> None:
+        click.echo(f"[{step}/{steps}] {message}", err=True)
+
+    try:
+        manifest = dumps.write_dumps(kg, out_dir, settings.base_uri, progress=progress)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None
+    except OSError as exc:
+        raise DataLoadError(f"{out_dir}: cannot write the dumps: {exc}") from None
+    click.echo(f"wrote {len(manifest.files)} files ({manifest.triples} triples) to {out_dir}")
