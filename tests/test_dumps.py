@@ -377,6 +377,7 @@ def web(tmp_path_factory):
     app = make_app(store, project_dir=str(FIXTURE_PROJECT), cache_dir=str(cache))
     app.config["TESTING"] = True
     dumps.forget_built()
+    assert app.test_client().get("/dumps/").status_code == 200  # builds the dumps
     return app, store, cache
 
 
@@ -514,3 +515,15 @@ def test_dumps_from_the_server_store(pooled_store, tmp_path):
         for triple in ds.graph(graph_iri(pooled_store.base_uri, name)):
             copy.add(triple)
         assert_isomorphic(named_graph(pooled_store, name), copy, f"pooled store, graph {name}")
+
+
+def test_head_and_format_parameter(web):
+    client = web[0].test_client()
+    body = (built_dir(web) / "ikmkg.trig").read_bytes()
+    head = client.head("/dumps/ikmkg.trig")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Length"] == str(len(body))
+    listing = client.get("/dumps/?format=ttl", headers={"Accept": "text/html"})
+    assert listing.mimetype == "text/turtle"
+    assert 'rel="describedby"' in listing.headers["Link"]
+    assert client.get("/dumps/?format=xlsx").status_code == 406
