@@ -1,0 +1,180 @@
+"""The pages in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`) driven
+by Selenium, against `ikmkg serve --base-uri http://127.0.0.1:PORT/` so every IRI dereferences.
+
+Checks that the home, a province, an engagement and the ontology page render, that their links
+lead to pages that exist, that the language toggle works and is remembered, and that axe-core
+(vendored from the npm package into tests/vendor/, no CDN) finds no serious or critical
+accessibility violation. Skipped only where Chromium is absent, and never in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+import requests
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+PAGES = {
+    "home": "/",
+    "province": "/doc/province/jawa-timur",
+    "engagement": "/doc/engagement/2013-2016--jawa-timur",
+    "ontology": "/ontology",
+}
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+def _browser_paths() -> tuple[str | None, str | None]:
+    return shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--base-uri", base],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail("ikmkg serve exited: " + process.stderr.read().decode()[-3000:])
+            try:
+                if requests.get(base, timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("ikmkg serve did not answer within 60 s")
+            time.sleep(0.2)
+        yield base.rstrip("/")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, chromedriver = _browser_paths()
+    if not (chromium and chromedriver):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium and chromium-driver (scripts/test.sh)")
+        pytest.skip("Chromium or chromedriver is not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1280,900", "--lang=en-US"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _by():
+    from selenium.webdriver.common.by import By
+
+    return By
+
+
+def _links(driver) -> list[str]:
+    return [a.get_attribute("href") for a in driver.find_elements(_by().CSS_SELECTOR, "a[href]")]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_renders(server, browser, name):
+    browser.get(server + PAGES[name])
+    heading = browser.find_element(_by().TAG_NAME, "h1")
+    assert heading.text.strip()
+    nav = browser.find_element(_by().CSS_SELECTOR, "header nav").text
+    for item in ("Home", "Query", "Ontology", "Dumps"):
+        assert item in nav
+    assert browser.execute_script("return document.documentElement.lang") == "en"
+    if name == "engagement":
+        assert browser.find_element(_by().CSS_SELECTOR, ".provenance blockquote").text.strip()
+    if name == "ontology":
+        assert browser.find_element(_by().ID, "Province").is_displayed()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_links_lead_to_existing_pages(server, browser, name):
+    browser.get(server + PAGES[name])
+    links = _links(browser)
+    assert links
+    session = requests.Session()
+    checked: dict[str, int] = {}
+    fragments: dict[str, set[str]] = {}
+    for href in links:
+        url, fragment = urldefrag(href)
+        if urlsplit(url).netloc != urlsplit(server).netloc:
+            continue  # external (Wikidata, W3C vocabularies): not ours to check
+        if url not in checked:
+            checked[url] = session.get(url, timeout=30, headers={"Accept": "text/html"}).status_code
+        assert checked[url] == 200, f"{href} on {PAGES[name]}: {checked[url]}"
+        if fragment:
+            if url not in fragments:
+                browser.get(url)
+                fragments[url] = set(browser.execute_script(
+                    "return Array.from(document.querySelectorAll('[id]'), e => e.id)"))
+                browser.get(server + PAGES[name])
+            assert fragment in fragments[url], f"{href}: no element with id {fragment!r}"
+    assert checked
+
+
+def test_language_toggle_switches_and_is_remembered(server, browser):
+    browser.get(server + PAGES["province"])
+    english = browser.find_element(_by().TAG_NAME, "h1").text
+    browser.find_element(_by().CSS_SELECTOR, ".lang-toggle a[hreflang='id']").click()
+    assert "lang=id" in browser.current_url
+    assert browser.execute_script("return document.documentElement.lang") == "id"
+    indonesian = browser.find_element(_by().TAG_NAME, "h1").text
+    assert indonesian and indonesian != english
+    assert "Beranda" in browser.find_element(_by().CSS_SELECTOR, "header nav").text
+    # following a link keeps the chosen language
+    browser.find_element(_by().CSS_SELECTOR, "header nav a[href*='/ontology']").click()
+    assert "lang=id" in browser.current_url
+    assert browser.execute_script("return document.documentElement.lang") == "id"
+    browser.find_element(_by().CSS_SELECTOR, ".lang-toggle a[hreflang='en']").click()
+    assert browser.execute_script("return document.documentElement.lang") == "en"
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_no_serious_accessibility_violations(server, browser, name, lang):
+    browser.get(f"{server}{PAGES[name]}?lang={lang}")
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    violations = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(r.violations)).catch(e => done([{id: 'axe-error', impact: 'critical',"
+        " help: String(e), nodes: []}]));")
+    serious = [f"{v['id']} ({v['impact']}): {v['help']} — "
+               + "; ".join(n.get("html", "")[:120] for n in v.get("nodes", [])[:3])
+               for v in violations if v.get("impact") in ("serious", "critical")]
+    assert not serious, "\n".join(serious)
