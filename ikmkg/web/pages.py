@@ -28,8 +28,10 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
 from ikmkg import describe as d
+from ikmkg import void
 from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, RDF_FORMATS, Format
+from ikmkg.kg import dataset_iri
 from ikmkg.namespaces import bind_prefixes, sparql_prologue
 from ikmkg.web import get_settings, get_store
 
@@ -166,13 +168,11 @@ def local_path(iri: str, base: str) -> str | None:
     """The path (under the app root) of the page describing `iri`, or None if not ours."""
     if not iri.startswith(base):
         return None
-    rest = iri[len(base):]
+    rest, hash_sign, fragment = iri[len(base):].partition("#")
+    anchor = f"#{quote(fragment, safe='-_.~')}" if hash_sign else ""
     if rest.startswith("id/"):
-        return "/doc/" + quote(rest[3:], safe="/-_.~!$&'()*+,;=:@%")
-    if rest.startswith(("ontology#", "shapes#")):
-        doc, _, fragment = rest.partition("#")
-        return f"/{doc}#{quote(fragment, safe='')}"
-    return "/" + quote(rest, safe="/-_.~!$&'()*+,;=:@%")
+        rest = "doc/" + rest[3:]
+    return "/" + quote(rest, safe="/-_.~!$&'()*+,;=:@%") + anchor
 
 
 def make_href(explicit_lang: str | None) -> Callable[[str], str | None]:
@@ -411,12 +411,24 @@ def document(rest: str) -> Response:
 
 
 def _description(iri: str) -> Graph:
-    """describe(iri), computed once per version for all formats (callers must not modify it)."""
+    """describe(iri), computed once per version for all formats (callers must not modify it).
+
+    The dataset's own IRI adds the VoID/DCAT description computed from the live graph.
+    """
     store = get_store()
-    return _cache.get(("describe", store.version, iri), lambda: d.describe(store, iri))
+
+    def compute() -> Graph:
+        graph = d.describe(store, iri)
+        if iri == str(dataset_iri(store.base_uri)):
+            graph += void.describe_dataset(store, get_settings())
+        return graph
+
+    return _cache.get(("describe", store.version, iri), compute)
 
 
 def _exists(iri: str) -> bool:
+    if iri == str(dataset_iri(get_store().base_uri)):
+        return True
     try:
         return d.exists(get_store(), iri)
     except ValueError:
@@ -574,8 +586,8 @@ def _home_page() -> str:
     labeller = d.Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
     classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
                      key=lambda item: (-item[1], item[0].text.lower()))
-    dataset = URIRef(f"{store.base_uri}id/dataset/ikmkg")
-    about = d.describe(store, str(dataset))
+    dataset = dataset_iri(store.base_uri)
+    about = _description(str(dataset))
     about_labeller = d.Labeller(about, lang, store.base_uri, href, extra=ontology)
     licenses = [about_labeller.value(o) for o in about.objects(dataset, DCTERMS.license)]
     licenses = licenses or [labeller.value(o) for o in ontology.objects(
