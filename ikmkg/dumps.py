@@ -154,12 +154,18 @@ class Manifest:
 def read_quads(source: KnowledgeGraph | Store, base_uri: str) -> list[ox.Quad]:
     """Every statement of the three named graphs, as pyoxigraph quads.
 
+    From a loaded graph, the statements pass through a pyoxigraph store, as when serving.
     From a Store, each graph is fetched with a CONSTRUCT and its size checked against a COUNT,
     so that a store that caps results can never produce a silently truncated dump.
     """
     if isinstance(source, KnowledgeGraph):
-        return [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
-                for s, p, o, g in iter_quads(source)]
+        # Through a pyoxigraph store, as the server publishes it: the store keeps typed literals
+        # in canonical form ("4400000.0"^^xsd:decimal is served as "4400000"), and the dumps
+        # must be byte-identical whichever way they are made.
+        normaliser = ox.Store()
+        normaliser.bulk_extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o),
+                                       to_oxigraph(g)) for s, p, o, g in iter_quads(source))
+        return list(normaliser)
     quads = []
     for name in GRAPH_NAMES:
         g = graph_iri(base_uri, name)
