@@ -9,7 +9,7 @@ protocol), gives every blank node its RDFC-1.0 canonical label, sorts the statem
 | `ikmkg.trig`, `ikmkg.nq.gz` | the three named graphs (ontology, shapes, data) |
 | `csv/<prefix>-<Class>.csv` | one row per entity of the data graph typed with that class |
 | `context.jsonld` | the JSON-LD context `ikmkg.jsonld` is compacted with (also inlined there) |
-| `manifest.json`, `SHA256SUMS` | what each file is, its size and SHA-256 (`sha256sum -c SHA256SUMS`) |
+| `manifest.json`, `SHA256SUMS` | what each file is, its size and SHA-256 (`sha256sum -c`) |
 
 The same graph always gives the same bytes (sorted statements, canonical blank-node labels,
 gzip without timestamp or file name), so releases can be diffed. Files are written into a
@@ -262,7 +262,7 @@ def jsonld_context(base_uri: str) -> dict:
     return {"@context": dict(sorted(prefixes(base_uri).items()))}
 
 
-class _Compactor:
+class Compactor:
     """Compact IRIs with the longest matching prefix (only where the local part is not empty)."""
 
     def __init__(self, base_uri: str):
@@ -293,7 +293,7 @@ def jsonld_document(triples: Sequence[ox.Triple], base_uri: str) -> dict:
     The context is inlined rather than referenced by URL so that the file parses offline and a
     JSON-LD processor never has to fetch anything; `context.jsonld` publishes the same context.
     """
-    compact = _Compactor(base_uri)
+    compact = Compactor(base_uri)
     nodes: dict[str, dict[str, list]] = {}
     for t in triples:
         node = nodes.setdefault(_key(t.subject), {"@id": [compact.node_id(t.subject)]})
@@ -307,7 +307,7 @@ def jsonld_document(triples: Sequence[ox.Triple], base_uri: str) -> dict:
     return {**jsonld_context(base_uri), "@graph": graph}
 
 
-def _json_bytes(payload: object) -> bytes:
+def json_bytes(payload: object) -> bytes:
     return (json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -339,20 +339,23 @@ def _labels(triples: Iterable[ox.Triple]) -> dict[str, str]:
     return {s: sorted(ranks[min(ranks)])[0] for s, ranks in found.items()}
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "x"
 
 
 def csv_file_name(class_iri: str, base_uri: str) -> str:
     """`csv/<prefix>-<Local>.csv` for a class under a known prefix, else a slug and a hash."""
-    compact = _Compactor(base_uri).iri(class_iri)
+    compact = Compactor(base_uri).iri(class_iri)
     if compact != class_iri:
-        return f"csv/{_slug(compact.replace(':', '-', 1))}.csv"
+        return f"csv/{slug(compact.replace(':', '-', 1))}.csv"
     local = re.split(r"[/#]", class_iri.rstrip("/#"))[-1]
-    return f"csv/{_slug(local)}-{hashlib.sha256(class_iri.encode()).hexdigest()[:8]}.csv"
+    return f"csv/{slug(local)}-{hashlib.sha256(class_iri.encode()).hexdigest()[:8]}.csv"
 
 
-def class_tables(quads: Sequence[ox.Quad], base_uri: str) -> dict[str, tuple[list[str], list[list[str]]]]:
+Table = tuple[list[str], list[list[str]]]
+
+
+def class_tables(quads: Sequence[ox.Quad], base_uri: str) -> dict[str, Table]:
     """Class IRI -> (header, rows): one row per subject of the data graph typed with the class.
 
     Columns: `iri`, `label@id`, `label@en`, then one per property (and language, for
@@ -361,7 +364,7 @@ def class_tables(quads: Sequence[ox.Quad], base_uri: str) -> dict[str, tuple[lis
     """
     data_graph = str(graph_iri(base_uri, "data"))
     labels = _labels(q.triple for q in quads)
-    compact = _Compactor(base_uri)
+    compact = Compactor(base_uri)
     by_subject: dict[str, list[ox.Triple]] = defaultdict(list)
     subjects: dict[str, ox.NamedNode | ox.BlankNode] = {}
     members: dict[str, set[str]] = defaultdict(set)
@@ -457,8 +460,8 @@ def _swap_into_place(tmp: Path, out_dir: Path, replace: bool) -> bool:
     return True
 
 
-def write_dumps(source: KnowledgeGraph | Store, out_dir: str | os.PathLike, base_uri: str | None = None,
-                *, progress: Progress | None = None, replace: bool = True) -> Manifest:
+def write_dumps(source: KnowledgeGraph | Store, out_dir: str | os.PathLike,
+                base_uri: str | None = None, *, progress: Progress | None = None, replace: bool = True) -> Manifest:
     """Write every dump of `source` into `out_dir`, atomically; return what was written.
 
     Args:
@@ -499,7 +502,7 @@ def write_dumps(source: KnowledgeGraph | Store, out_dir: str | os.PathLike, base
             advance(f"writing {kind.name} ({kind.label})")
             statements = quads if kind.quads else triples
             if kind.oxigraph is None:
-                data = _json_bytes(jsonld_document(triples, base_uri))
+                data = json_bytes(jsonld_document(triples, base_uri))
             else:
                 data = serialize(statements, kind.oxigraph, base_uri)
             if kind.gzip:
@@ -517,10 +520,10 @@ def write_dumps(source: KnowledgeGraph | Store, out_dir: str | os.PathLike, base
             files.append(DumpFile(name, "CSV", "text/csv", "", "data graph", size, digest,
                                   rdf=False, class_iri=class_iri, rows=len(rows)))
         advance("writing context, manifest and checksums")
-        _write(tmp, CONTEXT_FILE, _json_bytes(jsonld_context(base_uri)))
+        _write(tmp, CONTEXT_FILE, json_bytes(jsonld_context(base_uri)))
         manifest = Manifest(out_dir, base_uri, version, len(triples), dict(sorted(graphs.items())),
                             files)
-        _, manifest_digest = _write(tmp, MANIFEST_FILE, _json_bytes(manifest.to_json()))
+        _, manifest_digest = _write(tmp, MANIFEST_FILE, json_bytes(manifest.to_json()))
         sums = {f.name: f.sha256 for f in files}
         sums[CONTEXT_FILE] = hashlib.sha256((tmp / CONTEXT_FILE).read_bytes()).hexdigest()
         sums[MANIFEST_FILE] = manifest_digest
@@ -596,7 +599,7 @@ def serialize_graph(graph: Graph, media_type: str, base_uri: str) -> bytes:
     """A small rdflib graph (VoID, DCAT) serialised deterministically in `media_type`."""
     triples = graph_to_triples(graph)
     if media_type == "application/ld+json":
-        return _json_bytes(jsonld_document(triples, base_uri))
+        return json_bytes(jsonld_document(triples, base_uri))
     for kind in RDF_DUMPS:
         if kind.media_type == media_type and not kind.quads and kind.oxigraph is not None:
             return serialize(triples, kind.oxigraph, base_uri)

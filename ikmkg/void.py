@@ -103,8 +103,8 @@ def _vocabulary(term: str, known: list[str]) -> str:
 
 
 def _stated(store: Store, subject: URIRef, predicate: URIRef) -> Literal | None:
-    rows = store.select(f"SELECT ?v WHERE {{ <{subject}> <{predicate}> ?v }} ORDER BY DESC(STR(?v)) "
-                        "LIMIT 1")
+    rows = store.select(f"SELECT ?v WHERE {{ <{subject}> <{predicate}> ?v }} "
+                        "ORDER BY DESC(STR(?v)) LIMIT 1")
     value = rows[0].get("v") if rows else None
     return value if isinstance(value, Literal) else None
 
@@ -149,11 +149,11 @@ def statistics(store: Store, base_uri: str) -> Statistics:
 
 def _fragment(dataset: URIRef, kind: str, text: str) -> URIRef:
     """`<dataset>#<kind>-<slug>`: partitions and distributions resolve to the dataset's page."""
-    return URIRef(f"{dataset}#{kind}-{dumps._slug(text.replace(':', '-'))}")
+    return URIRef(f"{dataset}#{kind}-{dumps.slug(text.replace(':', '-'))}")
 
 
 def _compact(iri: str, base_uri: str) -> str:
-    return dumps._Compactor(base_uri).iri(iri)
+    return dumps.Compactor(base_uri).iri(iri)
 
 
 def void_graph(stats: Statistics, manifest: dumps.Manifest, base_uri: str) -> Graph:

@@ -125,7 +125,8 @@ def test_fixture_figures_are_the_ones_written_in_the_fixture(described):
     if Path(settings.project_dir) != FIXTURE_PROJECT:
         pytest.skip("fixture only")
     d = dataset_iri(settings.base_uri)
-    province = g.value(predicate=VOID["class"], object=URIRef(f"{settings.base_uri}ontology#Province"))
+    province = g.value(predicate=VOID["class"],
+                       object=URIRef(f"{settings.base_uri}ontology#Province"))
     assert value(g, province, VOID.entities) == 2
     ls = g.value(predicate=VOID.linkPredicate,
                  object=URIRef(f"{settings.base_uri}ontology#wikidata"))

@@ -92,14 +92,14 @@ def _file_rows(manifest: dumps.Manifest) -> list[dict]:
         rows.append({**f.__dict__, "url": url_for("dumps.file", name=f.name),
                      "download_url": f"{settings.base_uri}dumps/{f.name}",
                      "served_type": f.served_type,
-                     "class_name": dumps._Compactor(settings.base_uri).iri(f.class_iri)
+                     "class_name": dumps.Compactor(settings.base_uri).iri(f.class_iri)
                      if f.class_iri else ""})
     return rows
 
 
 def _page(desc: void.Description, offered: dict[str, str], endpoint: str) -> str:
     settings = get_settings()
-    compact = dumps._Compactor(settings.base_uri).iri
+    compact = dumps.Compactor(settings.base_uri).iri
     return render_template(
         "dumps.html", desc=desc, stats=desc.stats, files=_file_rows(desc.manifest),
         compact=compact, dataset=str(dataset_iri(settings.base_uri)),
@@ -121,7 +121,7 @@ def index() -> Response:
         payload = desc.manifest.to_json()
         payload["files"] = _file_rows(desc.manifest)
         payload["void"] = url_for("dumps.well_known_void")
-        body = dumps._json_bytes(payload)
+        body = dumps.json_bytes(payload)
     else:
         body = dumps.serialize_graph(desc.graph, media_type, get_settings().base_uri)
     link = (_link_header("dumps.index", LISTING_TYPES)
