@@ -38,8 +38,13 @@ def load_validated(settings: Settings) -> kg_module.KnowledgeGraph:
 def load_store(settings: Settings) -> Store:
     """The published store: built once per content hash and base (load, validate, write to disk),
     reused as is on a restart with unchanged files. The rdflib graphs are not kept: serving
-    reads only the store (see ikmkg.store.PooledStore).
+    reads only the store (see ikmkg.store.PooledStore). With `settings.store` set, the graph
+    is served from that remote SPARQL store instead (loaded there by `ikmkg load --store`).
     """
+    if settings.store:
+        from ikmkg.remote import RemoteStore
+
+        return RemoteStore.from_settings(settings)
     return open_published(settings, functools.partial(load_validated, settings))
 
 

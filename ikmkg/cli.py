@@ -82,16 +82,65 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
               help="gunicorn worker processes [env IKMKG_WORKERS].")
 @base_uri_option
 @project_dir_option
+@click.option("--store", default=None, envvar="IKMKG_STORE",
+              help=HELP["store"] + " (loaded with `ikmkg load --store`) [env IKMKG_STORE]")
 def serve(host: str, port: int, workers: int, base_uri: str | None,
-          project_dir: str | None) -> None:
+          project_dir: str | None, store: str | None) -> None:
     """Validate the graph and serve it (SPARQL endpoint and pages) with gunicorn."""
+    from ikmkg.errors import BackendUnavailable
     from ikmkg.server import run_server
 
-    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store)
     try:
         run_server(settings, host=host, port=port, workers=workers)
+    except (DataError, BackendUnavailable) as exc:
+        raise DataLoadError(exc.message) from None
+
+
+@cli.command()
+@click.option("--store", required=True, envvar="IKMKG_STORE",
+              help="SPARQL query endpoint of the store to load into (Oxigraph: "
+                   "http://HOST:7878/query, Virtuoso: http://HOST:8890/sparql); credentials "
+                   "from IKMKG_STORE_USER and IKMKG_STORE_PASSWORD [env IKMKG_STORE]")
+@click.option("--update-url", default=None,
+              help="SPARQL Update endpoint, when the store's default one does not fit.")
+@click.option("--graph-store-url", default=None,
+              help="Graph Store Protocol endpoint, when the store's default one does not fit.")
+@base_uri_option
+@project_dir_option
+def load(store: str, update_url: str | None, graph_store_url: str | None,
+         base_uri: str | None, project_dir: str | None) -> None:
+    """Validate the graph and load it into the named graphs of a remote SPARQL store.
+
+    The previous version is replaced only once the new one is complete: each graph goes into a
+    fresh staging graph, then one SPARQL Update moves them onto the published graph IRIs.
+    Exits 0 when loaded, 1 when the data does not conform, 2 on a load or store error.
+    """
+    from rdflib import Graph
+
+    from ikmkg.errors import IkmkgError
+    from ikmkg.remote import RemoteStore
+    from ikmkg.remote import load as load_remote
+    from ikmkg.validation import validate as run_validation
+
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store)
+    try:
+        kg = kg_module.load(settings)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
+    # pyshacl adds axioms to the graphs it is given: validate copies, load exactly the files.
+    report = run_validation(kg_module.KnowledgeGraph(
+        kg.ontology + Graph(), kg.shapes + Graph(), kg.data, kg.base_uri))
+    if not report.conforms:
+        click.echo(report.text(), err=True, nl=False)
+        sys.exit(1)
+    remote = RemoteStore.from_settings(settings)
+    try:
+        result = load_remote(remote, kg, update_url=update_url, graph_store_url=graph_store_url,
+                             progress=lambda message: click.echo(message, err=True))
+    except IkmkgError as exc:
+        raise DataLoadError(exc.message) from None
+    click.echo(result.text())
 
 
 @cli.command()

@@ -5,12 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(raptor2-utils chromium chromium-driver)  # rapper; headless browser tests
+APT_PACKAGES+=(virtuoso-opensource)  # tests/test_remote.py starts its own throwaway Virtuoso
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing system packages: ${missing[*]}"
+  # virtuoso-opensource asks for the dba password of its system database (unused by the
+  # tests, which make their own): answer with a random one instead of prompting.
+  pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf 'virtuoso-opensource-7 virtuoso-opensource-7/dba-password password %s\nvirtuoso-opensource-7 virtuoso-opensource-7/dba-password-again password %s\n' "$pw" "$pw" | debconf-set-selections
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -63,3 +63,16 @@ def pooled_store(tmp_path_factory):
                                 cache_dir=str(tmp_path_factory.mktemp("cache"))))
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session", params=["embedded", "oxigraph", "virtuoso"])
+def backend(request, tmp_path_factory):
+    """SPARQL_PROJECT on each store backend (tests/backends.py): the embedded on-disk store, and
+    real Oxigraph and Virtuoso servers on loopback, loaded with `ikmkg load --store`.
+    Yields a tests.backends.Backend (kind, store, server); the server stops afterwards."""
+    from backends import open_backend
+
+    opened = open_backend(request.param, SPARQL_PROJECT,
+                          tmp_path_factory.mktemp(f"backend-{request.param}"), query_timeout=1.5)
+    yield opened
+    opened.close()
