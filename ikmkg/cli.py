@@ -59,13 +59,11 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
     try:
         kg = kg_module.load(settings, files or None)
+        report = run_validation(kg)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
-    report = run_validation(kg)
     if output_format == "json":
-        payload = {"conforms": report.conforms,
-                   "results": [vars(v) for v in report.violations]}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     elif output_format == "turtle":
         click.echo(report.graph.serialize(format="turtle"))
     else:
