@@ -1,0 +1,138 @@
+"""The `ikmkg` command line: exit codes, report formats, and help kept in the README.
+
+Run `python tests/test_cli.py` to print the README's `--help` blocks after changing an option.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, Literal
+from rdflib.namespace import RDF, SH
+
+from ikmkg.cli import cli
+
+TESTS_DIR = Path(__file__).parent
+SHAPES_DIR = TESTS_DIR / "data" / "shapes"
+CONTEXT = str(SHAPES_DIR / "context.ttl")
+VALID = str(SHAPES_DIR / "valid" / "site-after-the-move.ttl")
+INVALID = str(SHAPES_DIR / "invalid" / "site-not-in-province-at-the-time.ttl")
+SYNTAX_ERROR = SHAPES_DIR / "syntax-error.ttl"
+README = TESTS_DIR.parent / "README.md"
+HELP_WIDTH = 100
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str):
+    return runner.invoke(cli, list(args), prog_name="ikmkg", terminal_width=HELP_WIDTH)
+
+
+def test_validate_conforming_files_exits_0(runner):
+    result = run(runner, "validate", CONTEXT, VALID)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Conforms: the data satisfies every shape.\n"
+
+
+def test_validate_violation_exits_1_with_a_report(runner):
+    result = run(runner, "validate", CONTEXT, INVALID)
+    assert result.exit_code == 1
+    out = result.stdout
+    assert out.startswith("Does not conform: 1 result(s) on 1 focus node(s).")
+    assert f"id:engagement/follow-up--papua-tengah  (in {INVALID})" in out
+    assert "Violation: The site id:regency/dogiyai did not lie in the engagement's province " \
+           "id:province/papua-tengah in 2017" in out
+    assert "path: ikm:site" in out
+    assert "value: id:regency/dogiyai" in out
+    assert "shape: ikmsh:SiteInProvinceShape (sh:SPARQLConstraintComponent)" in out
+
+
+def test_validate_json(runner):
+    result = run(runner, "validate", "--format", "json", CONTEXT, INVALID)
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["conforms"] is False
+    assert payload["results"] == 1
+    [group] = payload["focus_nodes"]
+    assert group["focus"] == "id:engagement/follow-up--papua-tengah"
+    assert group["file"] == INVALID
+    [item] = group["results"]
+    assert (item["path"], item["value"], item["severity"], item["shape"]) == (
+        "ikm:site", "id:regency/dogiyai", "Violation", "ikmsh:SiteInProvinceShape")
+
+
+def test_validate_json_conforming(runner):
+    result = run(runner, "validate", "--format", "json", CONTEXT, VALID)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"conforms": True, "results": 0, "focus_nodes": []}
+
+
+@pytest.mark.parametrize("files,conforms,code", [((CONTEXT, VALID), True, 0),
+                                                  ((CONTEXT, INVALID), False, 1)])
+def test_validate_turtle_is_a_shacl_report(runner, files, conforms, code):
+    result = run(runner, "validate", "--format", "turtle", *files)
+    assert result.exit_code == code
+    graph = Graph().parse(data=result.stdout, format="turtle")
+    [report] = list(graph.subjects(RDF.type, SH.ValidationReport))
+    assert graph.value(report, SH.conforms) == Literal(conforms)
+    assert len(list(graph.objects(report, SH.result))) == (0 if conforms else 1)
+
+
+def test_validate_syntax_error_exits_2_with_file_line_column(runner):
+    result = run(runner, "validate", str(SYNTAX_ERROR))
+    assert result.exit_code == 2
+    assert re.search(rf"{re.escape(str(SYNTAX_ERROR))}:3:\d+: Turtle syntax error", result.stderr), \
+        result.stderr
+    assert result.stdout == ""
+
+
+def test_validate_missing_file_exits_2(runner, tmp_path):
+    missing = tmp_path / "missing.ttl"
+    result = run(runner, "validate", str(missing))
+    assert result.exit_code == 2
+    assert f"{missing}: no such file" in result.stderr
+
+
+def test_validate_unknown_format_is_a_usage_error(runner):
+    result = run(runner, "validate", "--format", "xml", CONTEXT)
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.stderr
+
+
+def test_validate_under_another_base_reports_canonical_iris(runner):
+    result = run(runner, "validate", "--base-uri", "http://127.0.0.1:8765/", CONTEXT, INVALID)
+    assert result.exit_code == 1
+    assert "id:engagement/follow-up--papua-tengah" in result.stdout
+
+
+def help_text(name: str) -> str:
+    result = run(CliRunner(), name, "--help")
+    assert result.exit_code == 0, result.output
+    return "\n".join(line.rstrip() for line in result.stdout.strip().splitlines())
+
+
+def readme_commands_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## Commands")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else None]
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_help_of_every_command_is_in_the_readme(name):
+    section = readme_commands_section()
+    assert help_text(name) in section, (
+        f"README's Commands section lacks the current `ikmkg {name} --help`; "
+        "run `python tests/test_cli.py` and paste its block")
+
+
+if __name__ == "__main__":
+    for command in sorted(cli.commands):
+        print(f"```text\n$ ikmkg {command} --help\n{help_text(command)}\n```\n")
