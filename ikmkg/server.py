@@ -36,7 +36,7 @@ class _Gunicorn(BaseApplication):
 def gunicorn_options(host: str, port: int, workers: int) -> dict:
     return {
         "bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
-        "threads": THREADS, "preload_app": True, "accesslog": "-", "timeout": 60,
+        "threads": THREADS, "preload_app": True, "accesslog": None, "timeout": 60,
         "graceful_timeout": 10, "limit_request_line": 8190,
         "post_worker_init": _warm_worker,
     }

@@ -18,6 +18,8 @@ request (default-graph-uri) names graphs.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -165,8 +167,14 @@ class _StoreBase:
             "query": sparql, "format": result_format, "union": union,
             "default_graph": (default_graph_uris or []) if explicit else None,
             "named_graphs": (named_graph_uris or []) if explicit else None,
-            "max_results": max_results, "prefixes": prefixes(self.base_uri),
+            "max_results": max_results,
+            "prefixes": _prefixes(self.base_uri) if result_format in ("ttl", "trig") else None,
         }
+
+
+@functools.lru_cache(maxsize=8)
+def _prefixes(base_uri: str) -> dict[str, str]:
+    return prefixes(base_uri)
 
 
 def _quads(kg: KnowledgeGraph) -> Iterator[ox.Quad]:
@@ -275,6 +283,10 @@ class _Executor:
                 [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])},
         )
         self._fd = self.proc.stdout.fileno()
+        try:  # a larger pipe: fewer wake-ups for big results (Linux F_SETPIPE_SZ)
+            fcntl.fcntl(self._fd, 1031, 1 << 20)
+        except OSError:
+            pass
         self._buffer = bytearray()
         kind, payload = self.read_frame(time.monotonic() + start_timeout)
         if kind != b"R":
@@ -454,6 +466,7 @@ class PooledStore(_StoreBase):
         timeout = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
         request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
                                 union, max_results)
+        request["stream"] = stream
         executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
         deadline = time.monotonic() + timeout
         run = _Run(self._pool, executor_, deadline, timeout)
