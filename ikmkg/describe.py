@@ -14,6 +14,7 @@ other one of Indonesian/English, then untagged literals, then any other language
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable
 
@@ -114,13 +115,24 @@ def describe(store: Store, iri: str) -> Graph:
         ValueError: `iri` contains characters no IRI of ours has.
     """
     node = check_iri(iri)
-    found = store.construct(sparql_prologue(store.base_uri) + _DESCRIBE_QUERY
-                            .replace("<IRI>", f"<{node}>")
-                            .replace("MAX_INBOUND", str(MAX_INBOUND)))
-    graph = bind_prefixes(Graph(), store.base_uri)
-    for s, p, o in found:
-        graph.add((s, p, plain_string(o)))
+    graph = store.construct(_describe_query(store.base_uri).replace("<IRI>", f"<{node}>"))
+    return plain_strings(graph)
+
+
+def plain_strings(graph: Graph) -> Graph:
+    """`graph` with explicit xsd:string datatypes dropped, in place (RDF 1.1: same literals)."""
+    typed = [(s, p, o) for s, p, o in graph.triples((None, None, None))
+             if isinstance(o, Literal) and o.datatype == XSD.string]
+    for s, p, o in typed:
+        graph.remove((s, p, o))
+        graph.add((s, p, Literal(str(o))))
     return graph
+
+
+@functools.lru_cache(maxsize=8)
+def _describe_query(base_uri: str) -> str:
+    return (sparql_prologue(base_uri)
+            + _DESCRIBE_QUERY.replace("MAX_INBOUND", str(MAX_INBOUND)))
 
 
 def plain_string(node: Node) -> Node:
@@ -140,15 +152,15 @@ _PARTS = (
           OPTIONAL { FILTER(isBlank(?o2)) ?o2 ?p3 ?o3 } } }"""),
     # Labels (and code notation/scheme) of what it links to and of the predicates it uses.
     ("?n ?lp ?l . ?sch rdfs:label ?schl .",
-     f"""{{ <IRI> ?lx ?n }} UNION {{ <IRI> ?n ?ly }} UNION {{ ?lz ?n <IRI> }}
+     f"""{{ <IRI> ?lx ?n }} UNION {{ <IRI> ?n ?ly }}
+      UNION {{ SELECT DISTINCT ?n WHERE {{ {{ SELECT ?n WHERE {{ ?lz ?n <IRI> }} LIMIT MAX_INBOUND }} }} }}
       FILTER(isIRI(?n))
-      VALUES ?lp {{ {_LABELS} }}
-      ?n ?lp ?l .
+      ?n ?lp ?l . FILTER(?lp IN ({", ".join(_LABELS.split())}))
       OPTIONAL {{ FILTER(?lp = ikm:codeScheme) ?l rdfs:label ?schl BIND(?l AS ?sch) }}"""),
     # Statements pointing at it (capped), with the labels of their subjects.
     ("?s ?ip <IRI> . ?s ?ilp ?il .",
-     """{ SELECT DISTINCT ?s ?ip WHERE { ?s ?ip <IRI> } ORDER BY ?s ?ip LIMIT MAX_INBOUND }
-      OPTIONAL { VALUES ?ilp { rdfs:label skos:prefLabel foaf:name } ?s ?ilp ?il }"""),
+     """{ SELECT ?s ?ip WHERE { ?s ?ip <IRI> } LIMIT MAX_INBOUND }
+      OPTIONAL { ?s ?ilp ?il FILTER(?ilp IN (rdfs:label, skos:prefLabel, foaf:name)) }"""),
     # Provenance: the source sentences of its facts, who said them, the article.
     ("""?sent rdf:value ?text ; ikm:position ?pos ; ikm:saidBy ?who ;
         ikm:directQuote ?dq ; ikm:statedOn ?on ; dcterms:isPartOf ?art .
@@ -764,9 +776,10 @@ def _shape_doc(shapes: Graph, shape: Node, labeller: Labeller) -> ShapeDoc:
 
 def _examples(store: Store, term: URIRef, is_class: bool, limit: int = 3) -> list[URIRef]:
     pattern = f"?s a <{term}>" if is_class else f"?s <{term}> ?o"
+    # No ORDER BY: sorting every instance of a large class costs seconds on a big graph.
     rows = store.select(f"SELECT DISTINCT ?s WHERE {{ GRAPH {_graph(store, 'data')} {{ {pattern} "
-                        f"}} FILTER(isIRI(?s)) }} ORDER BY ?s LIMIT {limit}")
-    return [row["s"] for row in rows]
+                        f"}} FILTER(isIRI(?s)) }} LIMIT {limit}")
+    return sorted(row["s"] for row in rows)
 
 
 def term_query(base_uri: str, term: str, is_class: bool, lang: str) -> str:

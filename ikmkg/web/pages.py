@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import DCTERMS, RDFS
 
 from ikmkg import describe as d
@@ -395,6 +395,10 @@ def document(rest: str) -> Response:
     """The description of `{base}id/{rest}` in the negotiated (or suffixed) format."""
     if rest.endswith("/") and rest.count("/") == 1:
         return type_list(rest[:-1])
+    if request.args.get("version"):  # time travel: the resource as in that release
+        from ikmkg.web import releases
+
+        return releases.versioned_document(rest)
     store, base = get_store(), get_settings().base_uri
     stem, suffix = _split_suffix(rest)
     # A slug may itself end in something like ".rdf": the exact IRI wins over a suffix.
@@ -447,8 +451,11 @@ def _resource_page(iri: str, doc_path: str, lang: str, explicit: str | None) -> 
     ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
     view = d.resource_view(graph, iri, lang=lang, base_uri=store.base_uri,
                            href=make_href(explicit), ontology=ontology)
+    from ikmkg.web import releases  # conformance, "changed in release X", cite this
+
     return render_template("resource.html", view=view, alternates=alternates(doc_path, explicit),
-                           page_url=_root() + doc_path)
+                           page_url=_root() + doc_path,
+                           **releases.resource_extras(iri, explicit_lang=explicit))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,11 +594,11 @@ def _home_page() -> str:
     classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
                      key=lambda item: (-item[1], item[0].text.lower()))
     dataset = dataset_iri(store.base_uri)
-    about = _description(str(dataset))
+    # The stored description only: the VoID part needs the dumps built (the dataset page's job).
+    about = d.describe(store, str(dataset))
     about_labeller = d.Labeller(about, lang, store.base_uri, href, extra=ontology)
     licenses = [about_labeller.value(o) for o in about.objects(dataset, DCTERMS.license)]
-    licenses = licenses or [labeller.value(o) for o in ontology.objects(
-        URIRef(f"{store.base_uri}ontology"), DCTERMS.license)]
+    licenses = licenses or [labeller.value(void.DATA_LICENSE)]
     title = about_labeller.best_literal(dataset, (DCTERMS.title, RDFS.label))
     description = about_labeller.best_literal(dataset, (DCTERMS.description, RDFS.comment))
     prologue = sparql_prologue(store.base_uri)
