@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, XSD
+from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
@@ -135,6 +135,19 @@ def test_every_node_shape_is_a_violation_with_messages(context_kg):
             assert shapes.value(constraint, SH.message) is not None, shape
         if shapes.value(shape, SH.pattern) is not None:
             assert shapes.value(shape, SH.message) is not None, shape
+
+
+def test_every_class_the_data_uses_has_a_shape(knowledge_graph):
+    """Each rdf:type in the shipped data is a shape's sh:targetClass or a subclass of one."""
+    from ikmkg.validation import validation_graph
+
+    hierarchy = validation_graph(knowledge_graph)
+    targets = set(knowledge_graph.shapes.objects(None, SH.targetClass))
+    used = set(knowledge_graph.data.objects(None, RDF.type))
+    assert len(used) >= 40
+    uncovered = {c for c in used
+                 if not targets & set(hierarchy.transitive_objects(c, RDFS.subClassOf))}
+    assert uncovered == set()
 
 
 def test_shipped_data_conforms(knowledge_graph):
