@@ -15,6 +15,7 @@ import functools
 import json
 import re
 from collections import defaultdict
+from pathlib import Path
 
 import pyshacl
 from pyshacl.errors import ReportableRuntimeError
@@ -83,6 +84,15 @@ class Violation:
     #: the constraint component (sh:MinCountConstraintComponent...) or, for SHACL-SPARQL, the
     #: named SPARQL constraint
     component: str = ""
+    #: the line of `file` where the focus node is first written as a subject, when found
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        """`file:line`, or just the file, or "an unknown file"."""
+        if not self.file:
+            return "an unknown file"
+        return f"{self.file}:{self.line}" if self.line else self.file
 
 
 @dataclasses.dataclass
@@ -105,7 +115,7 @@ class ValidationReport:
         lines = [f"Does not conform: {len(self.violations)} result(s) on {len(groups)} "
                  "focus node(s)."]
         for focus, items in groups.items():
-            lines.append(f"\n{focus}  (in {items[0].file or 'an unknown file'})")
+            lines.append(f"\n{focus}  (in {items[0].where})")
             for v in items:
                 lines.append(f"  {v.severity}: {v.message}")
                 lines.append(f"    path: {v.path or '-'}")
@@ -120,12 +130,55 @@ class ValidationReport:
             "conforms": self.conforms,
             "results": len(self.violations),
             "focus_nodes": [
-                {"focus": focus, "file": items[0].file,
+                {"focus": focus, "file": items[0].file, "line": items[0].line,
                  "results": [{k: v for k, v in dataclasses.asdict(item).items()
-                              if k not in ("focus", "file")} for item in items]}
+                              if k not in ("focus", "file", "line")} for item in items]}
                 for focus, items in self.by_focus().items()
             ],
         }
+
+
+_DIRECTIVE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
+_BASE = re.compile(r"^\s*(?:@base|BASE)\s+<([^>]*)>", re.I)
+
+
+@functools.lru_cache(maxsize=64)
+def _turtle_lines(path: str, mtime: float) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...],
+                                                   str]:
+    """The lines of a Turtle file with its prefixes and base (cached per version of the file)."""
+    lines = tuple(Path(path).read_text(encoding="utf-8").splitlines())
+    found, base = [], ""
+    for line in lines:
+        if m := _DIRECTIVE.match(line):
+            found.append((m.group(1) or "", m.group(2)))
+        elif m := _BASE.match(line):
+            base = m.group(1)
+    return lines, tuple(found), base
+
+
+def subject_line(path: Path, node: Node) -> int | None:
+    """The 1-based line where `node` starts a statement in the Turtle file `path`, if found.
+
+    Looks for the IRI written in full, relative to @base, or as a prefixed name at the start of
+    a line (how the data files write subjects); None for blank nodes or when not found.
+    """
+    if not isinstance(node, URIRef):
+        return None
+    try:
+        lines, found, base = _turtle_lines(str(path), Path(path).stat().st_mtime)
+    except OSError:
+        return None
+    forms = [f"<{node}>"]
+    if base and node.startswith(base):
+        forms.append(f"<{node[len(base):]}>")
+    forms += [f"{prefix}:{node[len(ns):]}" for prefix, ns in found
+              if ns and node.startswith(ns) and "/" not in node[len(ns):]]
+    for number, line in enumerate(lines, start=1):
+        text = line.lstrip()
+        for form in forms:
+            if text.startswith(form) and text[len(form):len(form) + 1] in ("", " ", "\t", ";"):
+                return number
+    return None
 
 
 def _owner_shape(shapes: Graph, shape: Node | None) -> Node | None:
@@ -230,6 +283,7 @@ def validate(kg: KnowledgeGraph) -> ValidationReport:
             severity=shorten(report_graph.value(result, SH.resultSeverity)).removeprefix("sh:"),
             shape=shorten(_owner_shape(kg.shapes, source_shape)),
             file=str(file) if file else "",
+            line=subject_line(file, focus) if file else None,
             component=shorten(component),
         ))
     violations.sort(key=lambda v: (v.focus, v.path, v.message, v.value))

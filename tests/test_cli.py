@@ -46,7 +46,7 @@ def test_validate_violation_exits_1_with_a_report(runner):
     assert result.exit_code == 1
     out = result.stdout
     assert out.startswith("Does not conform: 1 result(s) on 1 focus node(s).")
-    assert f"id:engagement/follow-up--papua-tengah  (in {INVALID})" in out
+    assert f"id:engagement/follow-up--papua-tengah  (in {INVALID}:19)" in out
     assert "Violation: The site id:regency/dogiyai did not lie in the engagement's province " \
            "id:province/papua-tengah in 2017" in out
     assert "path: ikm:site" in out
@@ -62,7 +62,7 @@ def test_validate_json(runner):
     assert payload["results"] == 1
     [group] = payload["focus_nodes"]
     assert group["focus"] == "id:engagement/follow-up--papua-tengah"
-    assert group["file"] == INVALID
+    assert (group["file"], group["line"]) == (INVALID, 19)
     [item] = group["results"]
     assert (item["path"], item["value"], item["severity"], item["shape"]) == (
         "ikm:site", "id:regency/dogiyai", "Violation", "ikmsh:SiteInProvinceShape")
@@ -88,8 +88,8 @@ def test_validate_turtle_is_a_shacl_report(runner, files, conforms, code):
 def test_validate_syntax_error_exits_2_with_file_line_column(runner):
     result = run(runner, "validate", str(SYNTAX_ERROR))
     assert result.exit_code == 2
-    assert re.search(rf"{re.escape(str(SYNTAX_ERROR))}:3:\d+: Turtle syntax error", result.stderr), \
-        result.stderr
+    where = re.escape(str(SYNTAX_ERROR))
+    assert re.search(rf"{where}:3:\d+: Turtle syntax error", result.stderr), result.stderr
     assert result.stdout == ""
 
 
@@ -110,6 +110,15 @@ def test_validate_under_another_base_reports_canonical_iris(runner):
     result = run(runner, "validate", "--base-uri", "http://127.0.0.1:8765/", CONTEXT, INVALID)
     assert result.exit_code == 1
     assert "id:engagement/follow-up--papua-tengah" in result.stdout
+
+
+def test_readme_example_report_is_current(runner, monkeypatch):
+    """The README shows a real report: the one this command prints."""
+    monkeypatch.chdir(README.parent)
+    result = run(runner, "validate", "tests/data/shapes/context.ttl",
+                 "tests/data/shapes/invalid/site-not-in-province-at-the-time.ttl")
+    assert result.exit_code == 1
+    assert result.stdout in README.read_text(encoding="utf-8")
 
 
 def help_text(name: str) -> str:

@@ -18,7 +18,14 @@ from rdflib.namespace import RDF, RDFS, SH, XSD
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
 from ikmkg.settings import Settings
-from ikmkg.validation import ValidationReport, _canonical_prologue, shorten, shorten_text, validate
+from ikmkg.validation import (
+    ValidationReport,
+    _canonical_prologue,
+    shorten,
+    shorten_text,
+    subject_line,
+    validate,
+)
 
 SHAPES_DIR = Path(__file__).parent / "data" / "shapes"
 CONTEXT = SHAPES_DIR / "context.ttl"
@@ -114,7 +121,8 @@ def test_every_shape_has_an_invalid_fixture(context_kg):
     assert names - covered == set(), "shapes without an invalid fixture"
     sparql_shapes = {shorten(s) for s in shapes.subjects(SH.sparql, None)}
     assert len(sparql_shapes) == 9
-    sparql_covered = {shape for shape, comp, _ in expected if comp == "sh:SPARQLConstraintComponent"}
+    sparql_covered = {shape for shape, comp, _ in expected
+                      if comp == "sh:SPARQLConstraintComponent"}
     assert sparql_shapes - sparql_covered == set(), "SPARQL constraints without a fixture"
 
 
@@ -171,12 +179,36 @@ def test_text_report_groups_by_focus_with_file_path_value_and_shape(context_kg):
     path = SHAPES_DIR / "invalid" / "sentence-position-taken.ttl"
     text = validate(with_fixture(context_kg, path)).text()
     assert text.startswith("Does not conform: 2 result(s) on 2 focus node(s).")
-    assert f"id:sentence/republika-2017-12-26-11  (in {CONTEXT})" in text
-    assert f"id:sentence/republika-2017-12-26-12  (in {path})" in text
+    assert f"id:sentence/republika-2017-12-26-11  (in {CONTEXT}:{line_of(CONTEXT, '-11> a')})" in text
+    assert f"id:sentence/republika-2017-12-26-12  (in {path}:{line_of(path, '-12> a')})" in text
     assert text.count("path: ikm:position") == 2
     assert 'value: "11"^^xsd:integer' in text
     assert "Position 11 is also taken by id:sentence/republika-2017-12-26-12" in text
     assert "shape: ikmsh:SentencePositionShape (sh:SPARQLConstraintComponent)" in text
+
+
+def line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_subject_line_finds_full_relative_and_prefixed_iris(tmp_path):
+    path = tmp_path / "x.ttl"
+    path.write_text("@base <https://w3id.org/ikmkg/> .\n"
+                    "@prefix province: <https://w3id.org/ikmkg/id/province/> .\n"
+                    "\n"
+                    "province:papua a <urn:x:C> .\n"
+                    "<id/regency/dogiyai> a <urn:x:C> .\n"
+                    "    <https://w3id.org/ikmkg/id/city/makassar>\n"
+                    "        a <urn:x:C> .\n"
+                    "province:papua-tengah a <urn:x:C> .\n", encoding="utf-8")
+    iri = "https://w3id.org/ikmkg/id/"
+    assert subject_line(path, URIRef(iri + "province/papua")) == 4
+    assert subject_line(path, URIRef(iri + "regency/dogiyai")) == 5
+    assert subject_line(path, URIRef(iri + "city/makassar")) == 6
+    assert subject_line(path, URIRef(iri + "province/papua-tengah")) == 8
+    assert subject_line(path, URIRef(iri + "province/aceh")) is None
+    assert subject_line(tmp_path / "missing.ttl", URIRef(iri + "province/papua")) is None
 
 
 def test_conforming_text_report(context_kg):
@@ -191,6 +223,7 @@ def test_json_report_round_trips(context_kg):
     [group] = payload["focus_nodes"]
     assert group["focus"] == "id:regency/uji-coba"
     assert group["file"] == str(path)
+    assert group["line"] == line_of(path, "<id/regency/uji-coba> a")
     assert group["results"][0]["path"] == "^ikm:subdivision"
     assert group["results"][0]["shape"] == "ikmsh:RegencyShape"
 
