@@ -44,7 +44,7 @@ def iri(path: str) -> str:
     return f"<{ID}{path}>"
 
 
-def _lines(n_enterprises: int, seed: int):  # noqa: ANN202 - generator of Turtle lines
+def _lines(n_enterprises: int, seed: int):
     rng = random.Random(seed)
     for p in range(1, PROVINCES + 1):
         yield (f"{iri(f'province/synthetic-{p:02d}')} a ikm:Province ; "
@@ -85,7 +85,8 @@ def _lines(n_enterprises: int, seed: int):  # noqa: ANN202 - generator of Turtle
         status = (f" ; ikm:status {iri('status/' + rng.choice(STATUSES))}"
                   if rng.random() < 1 / 3 else "")
         yield (f"{iri(f'enterprise/synthetic-{e:07d}')} a ikm:Enterprise ; "
-               f"rdfs:label \"UD {word} {place} {e:07d}\"@id , \"{word} {place} works {e:07d}\"@en ; "
+               f"rdfs:label \"UD {word} {place} {e:07d}\"@id , "
+               f"\"{word} {place} works {e:07d}\"@en ; "
                f"ikm:location {iri(f'regency/synthetic-{r:03d}')} ; "
                f"ikm:province {iri(f'province/synthetic-{regency_province[r - 1]:02d}')} ; "
                f"ikm:product {iri(rng.choice(products))} ; "
@@ -94,7 +95,8 @@ def _lines(n_enterprises: int, seed: int):  # noqa: ANN202 - generator of Turtle
 
 def generate(out: Path, triples: int, seed: int = 20171226) -> Path:
     """Write a project folder with about `triples` data triples under `out`; return `out`."""
-    fixed = PROVINCES * 3 + REGENCIES * 7 + TOP_PRODUCTS * (5 + PRODUCTS_PER_TOP * 5) + PROVINCES * 14
+    fixed = (PROVINCES * 3 + REGENCIES * 7 + TOP_PRODUCTS * (5 + PRODUCTS_PER_TOP * 5)
+             + PROVINCES * 14)
     n_enterprises = max(0, round((triples - fixed) / PER_ENTERPRISE))
     (out / "data").mkdir(parents=True, exist_ok=True)
     (out / "ontology").mkdir(parents=True, exist_ok=True)
@@ -105,8 +107,7 @@ def generate(out: Path, triples: int, seed: int = 20171226) -> Path:
     shutil.copy(Path(__file__).resolve().parent / "shapes.ttl", out / "ontology" / "shapes.ttl")
     with open(out / "data" / "bench.ttl", "w", encoding="utf-8") as f:
         f.write(PREFIXES + "\n")
-        for line in _lines(n_enterprises, seed):
-            f.write(line + "\n")
+        f.writelines(line + "\n" for line in _lines(n_enterprises, seed))
     return out
 
 

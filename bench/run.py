@@ -35,7 +35,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from generate import generate  # noqa: E402
+from generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 PROLOGUE = """PREFIX ikm: <https://w3id.org/ikmkg/ontology#>
@@ -61,11 +61,13 @@ MIX = {
                    "ikm:ProvinceEngagement ; ikm:province ?province ; ikm:productFocus ?product ."
                    " ?e ikm:province ?province ; ikm:product ?product ; ikm:location ?regency . "
                    '?regency rdfs:label ?label FILTER(LANG(?label) = "en") } LIMIT 1000', SRJ),
-    "optional": ("SELECT ?e ?l ?status WHERE { ?e ikm:location <https://w3id.org/ikmkg/id/regency/synthetic-042> ; "
+    "optional": ("SELECT ?e ?l ?status WHERE { ?e ikm:location "
+                 "<https://w3id.org/ikmkg/id/regency/synthetic-042> ; "
                  'rdfs:label ?l . FILTER(LANG(?l) = "en") OPTIONAL { ?e ikm:status ?status } }',
                  SRJ),
     "property path": ("SELECT ?province (COUNT(?e) AS ?n) WHERE { ?e ikm:product/skos:broader* "
-                      "<https://w3id.org/ikmkg/id/product/synthetic-03> ; ikm:location/^ikm:subdivision/ikm:parentArea "
+                      "<https://w3id.org/ikmkg/id/product/synthetic-03> ; "
+                      "ikm:location/^ikm:subdivision/ikm:parentArea "
                       "?province } GROUP BY ?province", SRJ),
     "ask": ("ASK { ?e a ikm:Enterprise ; ikm:workerCount ?w ; ikm:status ?s . "
             "FILTER(?w > 999) }", SRJ),
@@ -94,7 +96,8 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float) -> float:
     raise SystemExit(f"{url} not ready after {timeout} s")
 
 
-def start_ikmkg(project: Path, cache: Path, port: int, workers: int) -> tuple[subprocess.Popen, float]:
+def start_ikmkg(project: Path, cache: Path, port: int,
+                workers: int) -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "120",
            "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
@@ -210,7 +213,7 @@ def geomean(values: list[float]) -> float:
 
 
 def measure_server(process: subprocess.Popen, port: int, repeat: int,
-                   store: ox.Store):  # noqa: ANN201
+                   store: ox.Store):
     """Per query: median latency over HTTP and in this process, runs interleaved (so that both
     see the same machine load); then the server's peak memory under concurrent load.
 

@@ -143,7 +143,7 @@ class _Sink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # noqa: ANN001 - bytes-like
+    def write(self, data) -> int:
         if not self.dead:
             self._write(bytes(data))
         return len(data)
@@ -166,12 +166,12 @@ def _stream(serialize: Callable[[io.BufferedWriter], object],
         raise
 
 
-def write_frame(stream, kind: bytes, payload: bytes) -> None:  # noqa: ANN001 - binary file
+def write_frame(stream, kind: bytes, payload: bytes) -> None:
     stream.write(HEADER.pack(kind, len(payload)))
     stream.write(payload)
 
 
-def read_exact(stream, n: int) -> bytes:  # noqa: ANN001 - binary file
+def read_exact(stream, n: int) -> bytes:
     data = b""
     while len(data) < n:
         part = stream.read(n - len(data))
@@ -214,7 +214,7 @@ def main(argv: list[str]) -> None:
     out.flush()
     while True:
         try:
-            kind, size = HEADER.unpack(read_exact(inp, HEADER.size))
+            _, size = HEADER.unpack(read_exact(inp, HEADER.size))
             request = json.loads(read_exact(inp, size))
         except EOFError:
             return

@@ -20,7 +20,7 @@ THREADS = 8
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict):  # noqa: ANN001
+    def __init__(self, app, options: dict):
         self.application = app
         self.options = options
         super().__init__()
@@ -29,7 +29,7 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):  # noqa: ANN201
+    def load(self):
         return self.application
 
 
@@ -42,7 +42,7 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
     }
 
 
-def _warm_worker(worker) -> None:  # noqa: ANN001 - gunicorn worker
+def _warm_worker(worker) -> None:
     """Start one executor per worker before the first request arrives."""
     store = worker.wsgi.extensions["ikmkg_store"] if hasattr(worker, "wsgi") else None
     warm = getattr(store, "warm", None)

@@ -37,7 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_request_bytes", 1_000_000,
             "Largest request body or query string accepted, in bytes (larger: 413)"),
     Setting("max_concurrent_queries", 4,
-            "Queries evaluated at once; further ones wait briefly, then get 429"),
+            "Queries evaluated at once per worker process; further ones wait briefly, then get "
+            "429"),
     Setting("store", "",
             "URL of a remote SPARQL endpoint to serve from instead of the embedded store"),
     Setting("cache_dir", "",

@@ -330,7 +330,7 @@ def offered(kind: str) -> list[str]:
     return [f.media_type for f in RESULT_FORMATS]
 
 
-def format_by_name(name: str, kind: str):  # noqa: ANN201 - ikmkg.formats.Format | None
+def format_by_name(name: str, kind: str):
     """The format a `format=` value names (a suffix, an alias or a media type), if it fits."""
     from ikmkg.formats import BY_MEDIA_TYPE, BY_SUFFIX
 
@@ -403,14 +403,14 @@ def service_description(endpoint: str, base_uri: str, graphs: dict[str, str]) ->
     g.add((service, SD.endpoint, service))
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
-    for media_type, name in _FORMAT_IRIS.items():
+    for name in _FORMAT_IRIS.values():
         g.add((service, SD.resultFormat, URIRef(f"http://www.w3.org/ns/formats/{name}")))
     dataset, default = BNode(), BNode()
     g.add((service, SD.defaultDataset, dataset))
     g.add((dataset, RDF.type, SD.Dataset))
     g.add((dataset, SD.defaultGraph, default))
     g.add((default, RDF.type, SD.Graph))
-    for name, iri in graphs.items():
+    for iri in graphs.values():
         named = BNode()
         g.add((dataset, SD.namedGraph, named))
         g.add((named, RDF.type, SD.NamedGraph))

@@ -135,7 +135,7 @@ class _StoreBase:
     base_uri: str
     query_timeout: float | None = None
 
-    def query(self, sparql: str, **kwargs) -> QueryResult:  # noqa: ANN003
+    def query(self, sparql: str, **kwargs) -> QueryResult:
         raise NotImplementedError
 
     @property
@@ -439,7 +439,7 @@ class PooledStore(_StoreBase):
         self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait)
 
     @classmethod
-    def open(cls, path: Path, **kwargs) -> PooledStore:  # noqa: ANN003
+    def open(cls, path: Path, **kwargs) -> PooledStore:
         """Open a folder written by `build_store_dir`."""
         info = json.loads((Path(path) / READY).read_text())
         return cls(path, base_uri=info["base_uri"], version=info["version"], **kwargs)
@@ -498,7 +498,8 @@ def _build_in_child(load_validated: Callable[[], KnowledgeGraph], cache_dir: str
     return str(path)
 
 
-def open_published(settings, load_validated: Callable[[], KnowledgeGraph]) -> PooledStore:  # noqa: ANN001
+def open_published(settings,
+                   load_validated: Callable[[], KnowledgeGraph]) -> PooledStore:
     """The server's store for `settings`, built once per content and base and then reused.
 
     Loading and validation run in a separate process (so the server never holds the rdflib

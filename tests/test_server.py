@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import SPARQL_PROJECT
 
 pytestmark = pytest.mark.server

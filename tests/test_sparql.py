@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyoxigraph as ox
 import pytest
+from conftest import make_app
 from rdflib import ConjunctiveGraph, Graph, URIRef
 from rdflib.compare import graph_diff, isomorphic
 from rdflib.namespace import RDF
 
-from conftest import make_app
 from ikmkg.kg import graph_iri
 from ikmkg.namespaces import SD
 from ikmkg.settings import CANONICAL_BASE
@@ -68,7 +68,7 @@ def test_get_post_form_and_post_query_agree(client):
     direct = bindings(client.post("/sparql", data=PROVINCES.encode(),
                                   content_type="application/sparql-query"))
     assert len(get) == 30
-    key = lambda rows: sorted(r["p"]["value"] for r in rows)  # noqa: E731
+    key = lambda rows: sorted(r["p"]["value"] for r in rows)
     assert key(get) == key(form) == key(direct)
 
 
@@ -226,6 +226,17 @@ def test_html_results_link_iris_and_escape_literals(client):
     assert "&lt;b&gt;bold&lt;/b&gt; &amp;" in page and "<b>bold</b>" not in page
     for fmt in ("srj", "srx", "csv", "tsv"):
         assert f"format={fmt}" in page
+
+
+def test_html_results_for_ask_and_construct(client):
+    ask = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"},
+                     headers={"Accept": "text/html"})
+    assert b"ASK: <strong>true</strong>" in ask.data
+    graph = client.get("/sparql", query_string={"query": CONSTRUCT},
+                       headers={"Accept": "text/html"})
+    page = graph.data.decode()
+    assert page.count("<tr>") == 1 + 20 and "<th scope=\"col\">subject</th>" in page
+    assert "format=nq" in page and "format=srj" not in page
 
 
 def test_cors_options_and_head(client):
@@ -466,7 +477,7 @@ def test_request_timeout_lowers_but_never_raises_the_limit(client):
 def test_a_flooding_client_gets_429_and_others_still_get_answers(pooled_store):
     app = make_app(pooled_store, max_concurrent_queries=4, query_timeout=1.0)
 
-    def run(query: str, remote: str):  # noqa: ANN202
+    def run(query: str, remote: str):
         return app.test_client().get("/sparql", query_string={"query": query},
                                      environ_base={"REMOTE_ADDR": remote})
 
@@ -595,3 +606,28 @@ def test_unknown_methods_get_405(client, method):
 def test_bad_input_is_never_a_500(client, kwargs, status):
     response = client.open("/sparql", **kwargs)
     assert response.status_code == status, response.data[:400]
+
+
+SPARQL_WORDS = ["SELECT", "*", "WHERE", "{", "}", "?s", "?p", "?o", "a", ".", ";", "FILTER", "(",
+                ")", "OPTIONAL", "UNION", "GRAPH", "LIMIT", "10", "ORDER", "BY", "DESC", "ASK",
+                "CONSTRUCT", "DESCRIBE", "<urn:x>", '"x"@en', "PREFIX", "p:", "p:x", "BIND",
+                "AS", "COUNT", "GROUP", "VALUES", "FROM", "NAMED", "#", "\n", "^^", "||", "'",
+                '"""', "\\u0053", "SERVICE", "INSERT", "DATA", "MINUS", "?", "$x", "_:b", "é"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fuzzed_queries_never_give_a_500(client, seed):
+    """Random token soups and random text: always an answer or a 4xx, never a server error."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(40):
+        if rng.random() < 0.7:
+            query = " ".join(rng.choice(SPARQL_WORDS) for _ in range(rng.randint(0, 25)))
+        else:
+            query = "".join(chr(rng.randint(1, 0x2FFF)) for _ in range(rng.randint(0, 40)))
+        fmt = rng.choice(["srj", "csv", "ttl", "html", "nq"])
+        response = client.get("/sparql", query_string={"query": query, "format": fmt,
+                                                       "timeout": "0.3"})
+        assert response.status_code < 500 or b"QueryTimeout" in response.data, (
+            query, response.status_code, response.data[:300])

@@ -7,10 +7,10 @@ import shutil
 import time
 
 import pytest
+from conftest import SPARQL_PROJECT
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from conftest import SPARQL_PROJECT
 from ikmkg import kg as kg_module
 from ikmkg.app import load_store
 from ikmkg.errors import DataError, QueryError, QueryTimeout
@@ -56,7 +56,8 @@ def test_ask_and_construct(any_store):
 def test_named_graphs_and_union_default(any_store):
     assert any_store.graph_iris == {n: str(graph_iri(CANONICAL_BASE, n))
                                     for n in ("ontology", "shapes", "data")}
-    rows = any_store.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    rows = any_store.select(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
     counts = {str(r["g"]): int(r["n"]) for r in rows}
     assert set(counts) == set(any_store.graph_iris.values())
     union = any_store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")

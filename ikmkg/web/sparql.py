@@ -176,7 +176,7 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
 
 def _query(checked: sparql.CheckedQuery, protocol: sparql.ProtocolRequest, result_format: str,
            *, stream: bool = False,
-           max_results: int | None = None):  # noqa: ANN202 - store.QueryResult
+           max_results: int | None = None):
     settings = get_settings()
     timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
     explicit = bool(protocol.default_graph_uris or protocol.named_graph_uris)
