@@ -583,8 +583,8 @@ def labels_of(store: Store, nodes: Iterable[Node]) -> Graph:
         values = " ".join(f"<{iri}>" for iri in iris[start:start + 500])
         found = store.construct(
             sparql_prologue(store.base_uri)
-            + f"CONSTRUCT {{ ?n ?lp ?l }} WHERE {{ VALUES ?n {{ {values} }} "
-            f"VALUES ?lp {{ {_LABELS} }} ?n ?lp ?l }}")
+            + f"CONSTRUCT {{ ?n ?lp ?l }} WHERE {{ VALUES ?n {{ {values} }} ?n ?lp ?l "
+            f'FILTER(?lp IN ({", ".join(_LABELS.split())})) }}')
         for s, p, o in found:
             graph.add((s, p, plain_string(o)))
     return graph
@@ -605,34 +605,44 @@ LIST_RELATED = {
 }
 
 
-def list_resources(store: Store, type_segment: str) -> list[tuple[URIRef, list[URIRef]]]:
-    """Every typed resource whose IRI is `{base}id/{type_segment}/...`, with its classes."""
+def list_resources(store: Store, type_segment: str, *, offset: int = 0,
+                   limit: int = 1000) -> list[tuple[URIRef, list[URIRef]]]:
+    """One page (in IRI order) of the typed resources under `{base}id/{type_segment}/`.
+
+    Returns (resource, classes) pairs; `type_counts` gives how many there are in all.
+    """
     if not re.fullmatch(r"[a-z0-9-]+", type_segment):
         return []
     prefix = f"{store.base_uri}id/{type_segment}/"
-    rows = store.select(f'SELECT ?s ?c WHERE {{ ?s a ?c . FILTER(STRSTARTS(STR(?s), "{prefix}")) }}')
+    rows = store.select(
+        f"SELECT ?s ?c WHERE {{ {{ SELECT DISTINCT ?s WHERE {{ ?s a ?any . "
+        f'FILTER(STRSTARTS(STR(?s), "{prefix}")) }} ORDER BY ?s LIMIT {int(limit)} '
+        f"OFFSET {int(offset)} }} ?s a ?c }}")
     found: dict[URIRef, list[URIRef]] = {}
     for row in rows:
         found.setdefault(row["s"], []).append(row["c"])
     return sorted(found.items())
 
 
-def list_related(store: Store, type_segment: str) -> Graph:
-    """Engagement links of every resource of a type (both directions), with labels."""
-    if not re.fullmatch(r"[a-z0-9-]+", type_segment):
-        return Graph()
-    prefix = f"{store.base_uri}id/{type_segment}/"
+def list_related(store: Store, resources: Iterable[URIRef]) -> Graph:
+    """Engagement links of `resources` (both directions), with labels, for a list page."""
+    iris = [str(r) for r in resources if isinstance(r, URIRef) and not _BAD_IRI.search(r)]
     engagements = f"{store.base_uri}id/engagement/"
-    incoming = " ".join(f"ikm:{name}" for name in LIST_RELATED["in"])
-    outgoing = " ".join(f"ikm:{name}" for name in LIST_RELATED["out"])
-    return store.construct(sparql_prologue(store.base_uri) + f"""
-        CONSTRUCT {{ ?e ?p ?s . ?s ?q ?o . ?e rdfs:label ?el . ?o rdfs:label ?ol }}
-        WHERE {{ ?s a ?c . FILTER(STRSTARTS(STR(?s), "{prefix}"))
-          {{ VALUES ?p {{ {incoming} }} ?e ?p ?s . FILTER(STRSTARTS(STR(?e), "{engagements}"))
-             OPTIONAL {{ ?e rdfs:label ?el }} }}
-          UNION
-          {{ FILTER(STRSTARTS(STR(?s), "{engagements}")) VALUES ?q {{ {outgoing} }} ?s ?q ?o .
-             OPTIONAL {{ ?o rdfs:label ?ol }} }} }}""")
+    incoming = ", ".join(f"ikm:{name}" for name in LIST_RELATED["in"])
+    outgoing = ", ".join(f"ikm:{name}" for name in LIST_RELATED["out"])
+    graph = bind_prefixes(Graph(), store.base_uri)
+    for start in range(0, len(iris), 500):
+        values = " ".join(f"<{iri}>" for iri in iris[start:start + 500])
+        graph += store.construct(sparql_prologue(store.base_uri) + f"""
+            CONSTRUCT {{ ?e ?p ?s . ?s ?q ?o . ?e rdfs:label ?el . ?o rdfs:label ?ol }}
+            WHERE {{ VALUES ?s {{ {values} }}
+              {{ ?e a ikm:ProvinceEngagement ; ?p ?s . FILTER(?p IN ({incoming}))
+                 OPTIONAL {{ ?e rdfs:label ?el }} }}
+              UNION
+              {{ FILTER(STRSTARTS(STR(?s), "{engagements}")) ?s ?q ?o .
+                 FILTER(?q IN ({outgoing}))
+                 OPTIONAL {{ ?o rdfs:label ?ol }} }} }}""")
+    return graph
 
 
 @dataclasses.dataclass

@@ -160,7 +160,7 @@ def test_type_counts_and_lists(fixture_store):
     listed = [str(s) for s, _ in d.list_resources(fixture_store, "province")]
     assert listed == [ID + "province/hostile", str(PROVINCE)]
     assert d.list_resources(fixture_store, "../etc") == []
-    related = d.list_related(fixture_store, "province")
+    related = d.list_related(fixture_store, [PROVINCE, URIRef(ID + "province/hostile")])
     assert (ENGAGEMENT, URIRef(IKM + "province"), PROVINCE) in related
 
 

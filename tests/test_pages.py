@@ -545,3 +545,17 @@ def test_last_modified_is_not_in_the_future(web):
     stamp = web.get("/").headers["Last-Modified"]
     when = dt.datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=dt.timezone.utc)
     assert when <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_list_pages_are_paged(fixture_app, monkeypatch):
+    from ikmkg.web import pages
+
+    monkeypatch.setattr(pages, "LIST_PAGE_SIZE", 1)
+    client = fixture_app.test_client()
+    first = links_of(client.get("/list/province?lang=en"))
+    second = links_of(client.get("/list/province?lang=en&page=2"))
+    assert "/doc/province/hostile?lang=en" in first.hrefs
+    assert DOC + "?lang=en" not in first.hrefs
+    assert DOC + "?lang=en" in second.hrefs
+    assert "/list/province?lang=en&page=2" in first.hrefs
+    assert "/list/province?lang=en&page=1" in second.hrefs

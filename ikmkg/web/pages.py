@@ -608,7 +608,7 @@ def _home_page() -> str:
         description=str(description) if description is not None else None,
         classes=classes,
         types=[(segment, count, [labeller.value(c) for c in classes])
-               for segment, (count, classes) in d.type_counts(store).items()],
+               for segment, (count, classes) in _type_counts().items()],
         phases=d.phases(store, lambda g: d.Labeller(g, lang, store.base_uri, href,
                                                     extra=ontology)),
         questions=[(q[lang], _sparql_link(prologue + text)) for q, text in EXAMPLE_QUERIES],
@@ -626,23 +626,28 @@ def _home_page() -> str:
 def type_list(type_segment: str) -> Response:
     """Every resource whose IRI is `{base}id/{type}/...`, with its engagement links."""
     page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
     store = get_store()
-    items = _cache.get(("list", store.version, type_segment),
-                       lambda: d.list_resources(store, type_segment))
-    if not items:
+    total = _type_counts().get(type_segment, (0, []))[0]
+    pages = -(-total // LIST_PAGE_SIZE)
+    page_number = int(page) if page.isdigit() and 0 < int(page) <= pages else 1
+    if not total:
         return _not_found_page(f"{store.base_uri}id/{type_segment}/")
-    return _html_page(("list", type_segment, str(page_number)),
-                      lambda: _list_page(type_segment, items, page_number))
+    return _html_page(("list", type_segment, str(page_number), str(LIST_PAGE_SIZE)),
+                      lambda: _list_page(type_segment, total, page_number))
 
 
-def _list_page(type_segment: str, items: list, page_number: int) -> str:
+def _type_counts() -> dict[str, tuple[int, list]]:
+    store = get_store()
+    return _cache.get(("type-counts", store.version), lambda: d.type_counts(store))
+
+
+def _list_page(type_segment: str, total: int, page_number: int) -> str:
     store = get_store()
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
-    start = (page_number - 1) * LIST_PAGE_SIZE
-    shown = items[start:start + LIST_PAGE_SIZE]
-    related = d.list_related(store, type_segment)
+    shown = d.list_resources(store, type_segment, offset=(page_number - 1) * LIST_PAGE_SIZE,
+                             limit=LIST_PAGE_SIZE)
+    related = d.list_related(store, [s for s, _ in shown])
     labels = d.labels_of(store, [s for s, _ in shown])
     labels += related
     ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
@@ -661,9 +666,8 @@ def _list_page(type_segment: str, items: list, page_number: int) -> str:
                                sorted((labeller.value(c) for c in classes), key=d._value_key),
                                related_rows))
     rows.sort(key=lambda item: item.resource.text.lower())
-    pages = -(-len(items) // LIST_PAGE_SIZE)
     return render_template("list.html", type_segment=type_segment, items=rows,
-                           total=len(items), page=page_number, pages=pages)
+                           total=total, page=page_number, pages=-(-total // LIST_PAGE_SIZE))
 
 
 def _not_found_page(iri: str) -> Response:
