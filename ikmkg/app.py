@@ -58,10 +58,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         store = load_store(settings)
     app.extensions["ikmkg_store"] = store
 
-    from ikmkg.web import dumps, errors, pages, sparql
+    from ikmkg.web import dumps, errors, pages, releases, sparql
 
     errors.register_error_handlers(app)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(dumps.blueprint)
+    app.register_blueprint(releases.blueprint)
     return app

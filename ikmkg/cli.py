@@ -183,3 +183,56 @@ def dump(out_dir: Path, base_uri: str | None, project_dir: str | None) -> None:
     except OSError as exc:
         raise DataLoadError(f"{out_dir}: cannot write the dumps: {exc}") from None
     click.echo(f"wrote {len(manifest.files)} files ({manifest.triples} triples) to {out_dir}")
+
+
+@cli.command()
+@click.argument("version")
+@click.option("--date", "release_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Release date, YYYY-MM-DD (default: today, UTC); stored in the release, so "
+                   "rebuilding it gives the same bytes.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also build the release's dumps and research bundle into this folder.")
+@base_uri_option
+@project_dir_option
+def release(version: str, release_date, out_dir: Path | None, base_uri: str | None,  # noqa: ANN001
+            project_dir: str | None) -> None:
+    """Record release VERSION of the validated graph in releases/VERSION/ (metadata, canonical
+    N-Quads snapshot, validation report, named queries) and regenerate CITATION.cff.
+
+    Exits 0 when recorded, 1 when the data does not conform, 2 on a load error, a bad or
+    existing version.
+    """
+    from rdflib import Graph
+
+    from ikmkg import release as release_module
+    from ikmkg.validation import validate as run_validation
+
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    try:
+        release_module.check_version(version)
+        kg = kg_module.load(settings)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None
+    # pyshacl adds axioms to the graphs it is given: validate copies, release exactly the files.
+    report = run_validation(kg_module.KnowledgeGraph(
+        kg.ontology + Graph(), kg.shapes + Graph(), kg.data + Graph(), kg.base_uri,
+        kg.subject_files, kg.content_hash))
+    if not report.conforms:
+        click.echo(report.text(), err=True, nl=False)
+        sys.exit(1)
+    try:
+        recorded = release_module.record_release(
+            settings, version, kg, report.graph, report.conforms,
+            date=release_date.date() if release_date else None)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None
+    click.echo(f"recorded release {recorded.version} ({recorded.date}, {recorded.triples} "
+               f"triples) in {recorded.directory}")
+    if recorded.previous and release_module.ontology_changed(settings, recorded):
+        previous = release_module.get_release(settings, recorded.previous)
+        if previous.ontology_version == recorded.ontology_version:
+            click.echo(f"warning: the ontology changed since {previous.version} but its "
+                       f"owl:versionIRI is still <{recorded.ontology_version}>", err=True)
+    if out_dir is not None:
+        build = release_module.build_release(settings, version, out_dir)
+        click.echo(f"wrote the dumps and {build.bundle.name} to {out_dir}")

@@ -277,9 +277,19 @@ def description(store: Store, settings: Settings) -> Description:
         found = _DESCRIPTIONS.get(key)
         if found is None or not store.version:
             stats = statistics(store, settings.base_uri)
-            found = Description(stats, manifest, void_graph(stats, manifest, settings.base_uri))
+            graph = void_graph(stats, manifest, settings.base_uri)
+            graph += releases_graph(settings)
+            found = Description(stats, manifest, graph)
             _DESCRIPTIONS[key] = found
         return found
+
+
+def releases_graph(settings: Settings) -> Graph:
+    """The recorded releases (`dcat:hasVersion`, version IRIs, dates, previous versions), from
+    ikmkg.release; empty when there is none."""
+    from ikmkg import release  # imported here: ikmkg.release builds on this module
+
+    return release.catalogue_graph(settings)
 
 
 def describe_dataset(store: Store, settings: Settings) -> Graph:
