@@ -1062,8 +1062,12 @@ def build_release(settings: Settings, version: str, out_dir: str | os.PathLike) 
     void_graph = release_void(release, store, manifest, base)
     files = bundle_files(release, base, out_dir / "dumps", store, void_graph, settings)
     target = out_dir / release.bundle_name
-    tmp = target.with_suffix(".zip.tmp")
-    tmp.write_bytes(_zip(files, release.date))
+    # Several server processes may build at once: each writes its own file, the last rename wins
+    # (they are byte-identical).
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=out_dir)
+    with os.fdopen(fd, "wb") as f:
+        f.write(_zip(files, release.date))
+    os.chmod(tmp, 0o644)
     os.replace(tmp, target)
     (out_dir / "validation.html").write_bytes(files["validation/report.html"])
     (out_dir / "void.ttl").write_bytes(files["void.ttl"])

@@ -5,6 +5,7 @@ by bibtexparser and citeproc-py, CITATION.cff, and the research bundle with its 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -19,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import PROV, RDF, SH
+from rdflib.namespace import PROV, RDF, RDFS, SH
 
 from conftest import TEST_DATA_DIR, make_app
 from ikmkg import kg as kg_module
@@ -330,6 +331,29 @@ def test_void_lists_releases(client):
                                                       URIRef(f"{DATASET}/{V2}")}
     assert g.value(d, rel.DCAT.hasCurrentVersion) == URIRef(f"{DATASET}/{V2}")
     assert (URIRef(f"{DATASET}/{V2}"), PROV.wasRevisionOf, URIRef(f"{DATASET}/{V1}")) in g
+
+
+def test_releases_under_another_base(project):
+    """Release files are written under the canonical base and rebased when served elsewhere."""
+    base = "http://example.test/kg/"
+    settings = dataclasses.replace(project, base_uri=base)
+    app = make_app(EmbeddedStore(kg_module.load(settings)), base_uri=base,
+                   project_dir=project.project_dir, cache_dir=project.cache_dir)
+    c = app.test_client()
+    g = Graph().parse(data=c.get(f"/releases/{V2}.ttl").data, format="turtle")
+    assert (URIRef(f"{base}id/dataset/ikmkg/{V2}"), rel.DCAT.previousVersion,
+            URIRef(f"{base}id/dataset/ikmkg/{V1}")) in g
+    assert not [t for triple in g for t in triple if "w3id.org/ikmkg" in str(t)]
+    old = Graph().parse(data=c.get("/doc/province/test-b.ttl?version=1.0.0").data,
+                        format="turtle")
+    assert (URIRef(f"{base}id/province/test-b"), RDFS.label,
+            Literal("Test province B", lang="en")) in old
+    [entry] = bibtexparser.parse_string(c.get("/cite?format=bibtex").get_data(as_text=True)
+                                        ).entries
+    assert entry["url"] == f"{base}id/dataset/ikmkg"
+    assert "Changed in release" in c.get("/doc/province/test-b").get_data(as_text=True)
+    dump = Graph().parse(data=c.get(f"/dumps/{V1}/ikmkg.ttl").data, format="turtle")
+    assert (URIRef(f"{base}id/province/test-c"), RDF.type, None) in dump
 
 
 # --- citations ----------------------------------------------------------------------------------
