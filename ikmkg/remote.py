@@ -284,9 +284,8 @@ class RemoteStore:
                             dataset=False)
         if rows:
             value = str(rows[0]["v"])
-        else:  # loaded by other means: the size is the best identity there is
-            value = "unversioned-" + hashlib.sha256(
-                f"{self.url}\n{len(self)}".encode()).hexdigest()[:16]
+        else:  # not loaded by `ikmkg load`: no identity to build ETags on but the store's URL
+            value = "unversioned-" + hashlib.sha256(self.url.encode()).hexdigest()[:16]
         self._version = (value, now + self.version_ttl)
         return value
 
@@ -632,7 +631,7 @@ def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = Non
                 raise LoadError(f"the store holds {got} of the {len(triples[name])} triples "
                                 f"uploaded into <{staging[name]}>")
         say("switching the published graphs in one update")
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         total = sum(len(t) for t in triples.values())
         steps = [f"MOVE <{staging[name]}> TO <{graph_iri(kg.base_uri, name)}>" if triples[name]
                  else f"DROP SILENT GRAPH <{graph_iri(kg.base_uri, name)}>"

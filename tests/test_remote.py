@@ -17,13 +17,13 @@ import json
 import threading
 import time
 
-import pytest
-from rdflib.compare import isomorphic
-
 import backends
+import pytest
 import test_pages as pages_suite
 import test_sparql as sparql_suite
 from conftest import SPARQL_PROJECT, TEST_DATA_DIR, make_app
+from rdflib.compare import isomorphic
+
 from ikmkg import kg as kg_module
 from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
@@ -129,8 +129,8 @@ def test_runaway_query_is_stopped_in_time(backend):
     ("PREFIX : <> SELECT * WHERE { :a :b :c }", "relative IRI"),
     ("SELECT * WHERE { ?s ?p ?o } DEFINE input:grab-all \"yes\"", "DEFINE"),
     ("SELECT (bif:file_to_string('/etc/passwd') AS ?x) WHERE {}", "extension"),
-    ("SELECT (<http://www.openlinksw.com/schemas/bif#http_get>('http://127.0.0.1:9/') AS ?x) "
-     "WHERE {}", "extension"),
+    (("SELECT (<http://www.openlinksw.com/schemas/bif#http_get>('http://127.0.0.1:9/') AS ?x) "
+      "WHERE {}"), "extension"),
     ("PREFIX b: <http://www.openlinksw.com/schemas/sql#> SELECT (b:x() AS ?x) WHERE {}",
      "extension"),
     ("LOAD <http://127.0.0.1:9/>", "read-only"),
@@ -184,8 +184,8 @@ def _portable(module, fixtures: set[str]) -> dict:  # noqa: ANN001
         for mark in getattr(function, "pytestmark", []):
             if mark.name == "parametrize":
                 names = mark.args[0]
-                argnames |= set(n.strip() for n in (names.split(",") if isinstance(names, str)
-                                                     else names))
+                argnames |= {n.strip() for n in (names.split(",") if isinstance(names, str)
+                                                     else names)}
         needed = set(inspect.signature(function).parameters) - argnames
         if needed and needed <= fixtures and name not in NOT_PORTABLE:
             found[name] = function
