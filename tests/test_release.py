@@ -128,6 +128,30 @@ def test_release_is_deterministic(project, tmp_path):
         rel.get_release(project, V2).snapshot.read_bytes()
 
 
+def test_ontology_change_is_reported(project, tmp_path):
+    """A release whose ontology changed shows it in the changelog; the CLI warns while the
+    ontology's owl:versionIRI stays the same, and records the new one once it is bumped."""
+    root = tmp_path / "next"
+    shutil.copytree(project.project_dir, root)
+    ikm = root / "ontology" / "ikm.ttl"
+    ikm.write_text(ikm.read_text().replace('"news article"@en', '"news article (test)"@en'))
+    result = CliRunner().invoke(cli, ["release", "3.0.0", "--date", "2026-11-21",
+                                      "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "warning: the ontology changed since 2.0.0" in result.output
+    settings = Settings(project_dir=str(root))
+    log = rel.changelog(settings, V2, "3.0.0")
+    assert [(c.graph, c.entity) for c in log.changes] == [
+        ("ontology", "https://w3id.org/ikmkg/ontology#NewsArticle")]
+    ikm.write_text(ikm.read_text().replace("ontology/0.0.1", "ontology/0.0.2")
+                   .replace('"news article (test)"@en', '"news article (test 2)"@en'))
+    result = CliRunner().invoke(cli, ["release", "4.0.0", "--date", "2026-11-22",
+                                      "--project-dir", str(root)])
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    assert rel.get_release(settings, "4.0.0").ontology_version == \
+        "https://w3id.org/ikmkg/ontology/0.0.2"
+
+
 @pytest.mark.parametrize("args,code,message", [
     ([V1, "--date", DATE2], 2, "is never replaced"),
     (["v3", "--date", DATE2], 2, "must start with a digit"),

@@ -52,6 +52,7 @@ UI: dict[str, dict[str, str]] = {
     "query": {"en": "Query", "id": "Kueri"},
     "ontology": {"en": "Ontology", "id": "Ontologi"},
     "dumps": {"en": "Dumps", "id": "Unduhan"},
+    "releases": {"en": "Releases", "id": "Rilis"},
     "language": {"en": "Language", "id": "Bahasa"},
     "site_title": {"en": "IKM development knowledge graph",
                    "id": "Graf pengetahuan pengembangan IKM"},
