@@ -135,3 +135,14 @@ def test_pooled_store_opens_read_only(pooled_store):
         pooled_store.query("INSERT DATA { <urn:a> <urn:b> <urn:c> }", result_format="srj")
     assert not pooled_store.ask("ASK { <urn:a> ?p ?o }")
     assert isinstance(pooled_store, PooledStore)
+
+
+def test_source_hash_matches_the_loaders_content_hash(sparql_kg):
+    """The cache key is computed before loading; it must be the hash kg.load computes."""
+    from ikmkg.kg import ONTOLOGY_FILE, SHAPES_FILE, data_files
+    from ikmkg.store import source_hash
+
+    settings = Settings(project_dir=str(SPARQL_PROJECT))
+    sources = [settings.ontology_dir / ONTOLOGY_FILE, settings.ontology_dir / SHAPES_FILE,
+               *data_files(settings)]
+    assert source_hash(sources) == sparql_kg.content_hash
