@@ -10,6 +10,7 @@ where scripts/test.sh installs both and a missing one is a failure.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import os
 import secrets
@@ -60,6 +61,12 @@ def require(name: str) -> str:
     return path
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so no server outlives a killed run."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Server:
     """A SPARQL server process with its data folder; `stop()` and `start()` may repeat."""
 
@@ -83,7 +90,8 @@ class Server:
     def start(self, timeout: float = 90.0) -> Server:
         log = open(self.folder / "server.log", "ab")
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.folder)
+                                     stdin=subprocess.DEVNULL, cwd=self.folder,
+                                     preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
         probe = self.url + "?" + urllib.parse.urlencode({"query": "ASK {}"})
