@@ -334,6 +334,7 @@ def test_resource_page_history_and_conformance(client):
     assert "Changed in release" in html and f'href="/releases/{V2}"' in html
     assert "Test province B (renamed)" in html and "Test province B</span>" in html
     assert f'/releases/{V2}/validation' in html and "Conforms to the SHACL shapes" in html
+    assert f'href="/doc/province/test-b?version={V2}" class="versioned"' in html
     unchanged = client.get("/doc/period/test-other").get_data(as_text=True)
     assert "Changed in release" not in unchanged
     span = client.get("/doc/period/test-span").get_data(as_text=True)

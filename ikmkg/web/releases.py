@@ -365,7 +365,11 @@ def resource_extras(iri: str, shown: rel.Release | None = None,
     if report_of is not None:
         findings = rel.validation_summary(report_of, base).for_focus(iri)
     cited = shown or latest
+    page = request.script_root + request.path
     return {"release_info": {
+        # the page as in the cited release: what a citation's reader gets back
+        "versioned_url": f"{page}?{urlencode({'version': cited.version})}"
+        if cited and request.path.startswith("/doc/") else None,
         "shown": shown, "latest": latest,
         "latest_url": request.script_root + request.path if shown else None,
         "history": history,
