@@ -65,4 +65,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(releases.blueprint)
+    from ikmkg.web import search as search_web
+
+    app.register_blueprint(search_web.blueprint)
     return app
