@@ -52,7 +52,7 @@ from ikmkg.errors import DataError, NotFound
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, dataset_iri, graph_iri, rebase, rebase_text
 from ikmkg.namespaces import SPDX, bind_prefixes
 from ikmkg.settings import CANONICAL_BASE, Settings
-from ikmkg.store import EmbeddedStore, to_rdflib
+from ikmkg.store import EmbeddedStore, to_oxigraph, to_rdflib
 
 #: DCAT 3 terms (rdflib's DCAT namespace predates `dcat:version` and friends).
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -359,18 +359,12 @@ def record_release(settings: Settings, version: str, kg: KnowledgeGraph, report_
 
 def report_turtle(report_graph: Graph) -> bytes:
     """A SHACL report as deterministic Turtle (blank nodes canonicalised)."""
-    triples = [ox.Quad(*(_ox(t) for t in triple)) for triple in report_graph]
+    triples = [ox.Quad(*(to_oxigraph(t) for t in triple)) for triple in report_graph]
     dataset = ox.Dataset(triples)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     ordered = sorted({q.triple for q in dataset}, key=lambda t: (str(t.subject), str(t.predicate),
                                                                  str(t.object)))
     return dumps.serialize(ordered, ox.RdfFormat.TURTLE, CANONICAL_BASE)
-
-
-def _ox(term):  # noqa: ANN001, ANN202 - rdflib term -> pyoxigraph term
-    from ikmkg.store import to_oxigraph
-
-    return to_oxigraph(term)
 
 
 def ontology_changed(settings: Settings, release: Release) -> bool:
@@ -546,11 +540,10 @@ def entity_history(settings: Settings, iri: str) -> list[tuple[Release, list[Ent
     return history[::-1]
 
 
-def _rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_uri: str):  # noqa: ANN202
-    node = to_rdflib(term)
-    if isinstance(node, URIRef) and base_uri != CANONICAL_BASE and node.startswith(CANONICAL_BASE):
-        return URIRef(base_uri + node[len(CANONICAL_BASE):])
-    return node
+def served_term(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_uri: str):  # noqa: ANN201
+    """A changelog term (pyoxigraph, canonical base) as the rdflib term published under
+    `base_uri`."""
+    return _rebased(to_rdflib(term), base_uri)
 
 
 def changelog_iri(base_uri: str, log: Changelog) -> URIRef:
@@ -575,7 +568,7 @@ def changelog_graph(log: Changelog, base_uri: str) -> Graph:
         g.add((node, DCTERMS.hasPart, cs))
         g.add((cs, RDF.type, CS.ChangeSet))
         if change.entity:
-            g.add((cs, CS.subjectOfChange, _rdflib(ox.NamedNode(change.entity), base_uri)))
+            g.add((cs, CS.subjectOfChange, served_term(ox.NamedNode(change.entity), base_uri)))
         g.add((cs, CS.changeReason, Literal(
             f"Release {log.new.version} compared with release {log.old.version}", lang="en")))
         g.add((cs, DCTERMS.isPartOf, graph_iri(base_uri, change.graph)
@@ -585,9 +578,9 @@ def changelog_graph(log: Changelog, base_uri: str) -> Graph:
                 st = BNode()
                 g.add((cs, kind, st))
                 g.add((st, RDF.type, RDF.Statement))
-                g.add((st, RDF.subject, _rdflib(t.subject, base_uri)))
-                g.add((st, RDF.predicate, _rdflib(t.predicate, base_uri)))
-                g.add((st, RDF.object, _rdflib(t.object, base_uri)))
+                g.add((st, RDF.subject, served_term(t.subject, base_uri)))
+                g.add((st, RDF.predicate, served_term(t.predicate, base_uri)))
+                g.add((st, RDF.object, served_term(t.object, base_uri)))
     return g
 
 

@@ -58,7 +58,7 @@ def _canonical(iri: str) -> str:
 
 
 def _served(term, base: str):  # noqa: ANN001, ANN202 - pyoxigraph term -> rdflib term
-    return rel._rdflib(term, base)
+    return rel.served_term(term, base)
 
 
 def _version_url(version: str) -> str:
