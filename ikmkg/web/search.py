@@ -105,7 +105,8 @@ def search_page() -> Response:
     else:
         html = render_template(
             "search.html", query=query, search_query=query, results=hits, facets=facets,
-            total=results.total, page=page, pages=pages, selected_types=types, ui=lambda key: ui(key, lang),
+            total=results.total, page=page, pages=pages, selected_types=types,
+            ui=lambda key: ui(key, lang),
             all_types_url=_url(type=[]) if types else None,
             prev_url=_url(page=str(page - 1)) if page > 1 else None,
             next_url=_url(page=str(page + 1)) if page < pages else None,
