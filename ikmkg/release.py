@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -894,8 +895,20 @@ class ValidationSummary:
         return [r for r in self.results if r["focus"] == iri]
 
 
+@functools.lru_cache(maxsize=64)
+def _summary(path: Path, mtime_ns: int, base_uri: str) -> ValidationSummary:
+    return _read_summary(path, base_uri)
+
+
 def validation_summary(release: Release, base_uri: str) -> ValidationSummary:
-    graph = Graph().parse(release.directory / VALIDATION_FILE, format="turtle")
+    """The release's SHACL report as plain data (read once per file version; callers must not
+    modify it)."""
+    path = release.directory / VALIDATION_FILE
+    return _summary(path, path.stat().st_mtime_ns, base_uri)
+
+
+def _read_summary(path: Path, base_uri: str) -> ValidationSummary:
+    graph = Graph().parse(path, format="turtle")
     conforms = any(bool(o.toPython()) for o in graph.objects(None, SH.conforms))
     results = []
     for r in graph.subjects(RDF.type, SH.ValidationResult):
