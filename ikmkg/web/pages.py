@@ -330,16 +330,12 @@ def serve_document(doc_path: str, suffix: str | None, *, exists: Callable[[], bo
     lang, explicit = reader_language()
     explicit_lang = lang if explicit else None
     version = get_store().version
-    found = _cache.get(("exists", version, doc_path), exists)
-    headers = {
-        "Link": _link_header(doc_path, explicit_lang),
-        "Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
-    }
-    if not suffix:
-        headers["Content-Location"] = _variant_url(doc_path, fmt, explicit_lang)
+    key = (version, doc_path, fmt.suffix, bool(suffix), lang, explicit_lang)
+    # Everything but the conditional check is computed once per version and variant.
+    found, etag, headers = _cache.get(("meta", *key), lambda: _document_meta(
+        doc_path, suffix, fmt, lang, explicit_lang, exists))
     if not found:
         return _not_found(iri, fmt, headers)
-    etag = etag_for(doc_path, fmt.suffix, lang if fmt is HTML else (explicit_lang or ""))
     response = _not_modified(etag)
     if response is None:
         if fmt is HTML:
@@ -348,11 +344,30 @@ def serve_document(doc_path: str, suffix: str | None, *, exists: Callable[[], bo
         else:
             body = _cache.get(("rdf", version, doc_path, fmt.suffix, explicit_lang),
                               lambda: serialize(rdf(), fmt, explicit_lang))
-        response = Response(body, content_type=_mimetype(fmt))
+        return Response(body, headers=headers, content_type=_mimetype(fmt))
     response.headers.update(headers)
-    if fmt is HTML:
-        response.headers["Content-Language"] = lang
-    return _finish(response, etag)
+    return response
+
+
+def _document_meta(doc_path: str, suffix: str | None, fmt: Format, lang: str,
+                   explicit_lang: str | None, exists: Callable[[], bool]
+                   ) -> tuple[bool, str, dict[str, str]]:
+    """(exists, ETag, response headers) of one variant of a document."""
+    found = _cache.get(("exists", get_store().version, doc_path), exists)
+    headers = {
+        "Link": _link_header(doc_path, explicit_lang),
+        "Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
+    }
+    if not suffix:
+        headers["Content-Location"] = _variant_url(doc_path, fmt, explicit_lang)
+    etag = etag_for(doc_path, fmt.suffix, lang if fmt is HTML else (explicit_lang or ""))
+    if found:
+        if fmt is HTML:
+            headers["Content-Language"] = lang
+        headers.update(_finish(Response(), etag).headers)
+        headers.pop("Content-Type", None)
+        headers.pop("Content-Length", None)
+    return found, etag, headers
 
 
 def _not_found(iri: str, fmt: Format, headers: dict) -> Response:
