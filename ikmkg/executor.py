@@ -208,8 +208,11 @@ def _sandbox() -> bool:
 
 def main(argv: list[str]) -> None:
     sandboxed = _sandbox()
-    store = ox.Store.read_only(argv[0])
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    serve(ox.Store.read_only(argv[0]), sys.stdin.buffer, sys.stdout.buffer, sandboxed)
+
+
+def serve(store: ox.Store, inp, out, sandboxed: bool) -> None:  # noqa: ANN001 - binary files
+    """Answer query frames from `inp` on `out` until `inp` ends (see the module docstring)."""
     write_frame(out, b"R", json.dumps({"sandboxed": sandboxed}).encode())
     out.flush()
     while True:

@@ -27,11 +27,18 @@ def sparql_kg():
     return kg_module.load(Settings(project_dir=str(SPARQL_PROJECT)))
 
 
-@pytest.fixture(scope="module", params=["embedded", "pooled"])
+@pytest.fixture(scope="module", params=["embedded", "pooled", "pooled-on-disk"])
 def any_store(request, sparql_kg, pooled_store):
+    """Every backend: in-process; forked executors on the in-memory copy (what the server
+    uses); fresh executor interpreters reading the on-disk store."""
     if request.param == "embedded":
-        return EmbeddedStore(sparql_kg)
-    return pooled_store
+        yield EmbeddedStore(sparql_kg)
+    elif request.param == "pooled":
+        yield pooled_store
+    else:
+        store = PooledStore.open(pooled_store.path, query_timeout=1.5, in_memory=False)
+        yield store
+        store.close()
 
 
 def test_select_returns_rdflib_terms(any_store):
