@@ -22,7 +22,6 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 import requests
 
-
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 PAGES = {
     "home": "/",

@@ -127,16 +127,17 @@ UI: dict[str, dict[str, str]] = {
 EXAMPLE_QUERIES = (
     ({"en": "Which provinces took part in each phase?",
       "id": "Provinsi mana saja yang terlibat di setiap fase?"},
-     "SELECT ?phase ?province ?status WHERE {\n  ?e a ikm:ProvinceEngagement ; ikm:phase ?phase ;"
-     " ikm:province ?province .\n  OPTIONAL { ?e ikm:status ?status }\n}\nORDER BY ?phase ?province"),
+     ("SELECT ?phase ?province ?status WHERE {\n  ?e a ikm:ProvinceEngagement ; ikm:phase ?phase ;"
+      " ikm:province ?province .\n  OPTIONAL { ?e ikm:status ?status }\n}\n"
+      "ORDER BY ?phase ?province")),
     ({"en": "Which product categories does each engagement focus on?",
       "id": "Kategori produk apa yang menjadi fokus setiap keterlibatan?"},
-     "SELECT ?e ?product WHERE {\n  ?e a ikm:ProvinceEngagement ; ikm:productFocus ?product .\n}"
-     "\nORDER BY ?e"),
+     ("SELECT ?e ?product WHERE {\n  ?e a ikm:ProvinceEngagement ; ikm:productFocus ?product .\n}"
+      "\nORDER BY ?e")),
     ({"en": "Which sentence of the article is each fact taken from?",
       "id": "Dari kalimat artikel mana setiap fakta diambil?"},
-     "SELECT ?fact ?text WHERE {\n  ?fact prov:wasDerivedFrom ?s .\n  ?s rdf:value ?text .\n}"
-     "\nORDER BY ?fact"),
+     ("SELECT ?fact ?text WHERE {\n  ?fact prov:wasDerivedFrom ?s .\n  ?s rdf:value ?text .\n}"
+      "\nORDER BY ?fact")),
 )
 
 
@@ -214,16 +215,16 @@ _first_seen: dict[str, dt.datetime] = {}
 
 
 @blueprint.record_once
-def _remember_load_time(state) -> None:  # noqa: ANN001 - flask BlueprintSetupState
+def _remember_load_time(state) -> None:
     store = state.app.extensions.get("ikmkg_store")
     if store is not None:
-        _first_seen.setdefault(store.version, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        _first_seen.setdefault(store.version, dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
 def last_modified() -> dt.datetime:
     """When this version of the graph was published (first seen by this process)."""
     version = get_store().version
-    return _first_seen.setdefault(version, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    return _first_seen.setdefault(version, dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
 def etag_for(*parts: str) -> str:
