@@ -333,5 +333,8 @@ def service_for(store: Store) -> Service:
     with _lock:
         service = _services.get(key)
         if service is None or service.index is not index:
+            _services.pop(key, None)
             service = _services[key] = Service(store, index)
+            while len(_services) > 8:
+                _services.pop(next(iter(_services)))
     return service

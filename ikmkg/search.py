@@ -330,6 +330,8 @@ def query_variants(query: str) -> list[str]:
     return variants
 
 
+#: Indexes kept (one per store and base; tests and tools may open several stores).
+MAX_INDEXES = 8
 _indexes: dict[tuple[int, str], SearchIndex] = {}
 _lock = threading.Lock()
 
@@ -344,5 +346,8 @@ def index_for(store: Store) -> SearchIndex:
             return index
     index = SearchIndex.build(store)
     with _lock:
+        _indexes.pop(key, None)
         _indexes[key] = index
+        while len(_indexes) > MAX_INDEXES:  # the oldest first (dicts keep insertion order)
+            _indexes.pop(next(iter(_indexes)))
     return index
