@@ -162,6 +162,11 @@ def test_html(client):
     doc_links = [a["href"] for a in page.select("table.triples a.doc")]
     assert "/doc/province/jawa-timur" in doc_links
     assert page.select_one("input[name=object]")["value"] == str(IKM.Province)
+    # Each term links to the fragment where it stands in the same position.
+    subject_link = page.select_one("table.triples tbody tr td a")["href"]
+    followed = BeautifulSoup(client.get(subject_link).data, "html.parser")
+    assert int(followed.select_one("#total").get_text()) > 1
+    assert followed.select_one("input[name=subject]")["value"].startswith(BASE + "id/province/")
 
 
 def test_etag(client):
