@@ -275,7 +275,10 @@ def main() -> None:
     print(f"ikmkg start-up, warm (store cached by content hash, loaded into memory): "
           f"{warm:.1f} s")
 
-    store = ox.Store.read_only(str(next(cache.glob("store-*/db"))))
+    # The baseline is the engine as the server runs it: pyoxigraph in memory, loaded from the
+    # same store folder's N-Quads dump.
+    store = ox.Store()
+    store.bulk_load(path=str(next(cache.glob("store-*/quads.nq"))), format=ox.RdfFormat.N_QUADS)
     try:
         memory, http_times, local = measure_server(process, port, args.repeat, store)
     finally:

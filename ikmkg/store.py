@@ -599,4 +599,5 @@ def open_published(settings,
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             path = Path(pool.submit(_build_in_child, load_validated, str(cache_dir)).result())
     return PooledStore.open(path, query_timeout=settings.query_timeout,
-                            max_concurrent=settings.max_concurrent_queries, in_memory=True)
+                            max_concurrent=settings.max_concurrent_queries,
+                            in_memory=settings.store_mode == "memory")

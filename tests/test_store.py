@@ -27,16 +27,16 @@ def sparql_kg():
     return kg_module.load(Settings(project_dir=str(SPARQL_PROJECT)))
 
 
-@pytest.fixture(scope="module", params=["embedded", "pooled", "pooled-on-disk"])
+@pytest.fixture(scope="module", params=["embedded", "pooled", "pooled-in-memory"])
 def any_store(request, sparql_kg, pooled_store):
-    """Every backend: in-process; forked executors on the in-memory copy (what the server
-    uses); fresh executor interpreters reading the on-disk store."""
+    """Every backend: in-process; executors reading the on-disk store (the server's default);
+    executors forked from an in-memory copy (store_mode=memory)."""
     if request.param == "embedded":
         yield EmbeddedStore(sparql_kg)
     elif request.param == "pooled":
         yield pooled_store
     else:
-        store = PooledStore.open(pooled_store.path, query_timeout=1.5, in_memory=False)
+        store = PooledStore.open(pooled_store.path, query_timeout=1.5, in_memory=True)
         yield store
         store.close()
 
@@ -89,13 +89,16 @@ def test_syntax_errors_are_query_errors(any_store):
         any_store.query("SELECT * WHERE { ?s ?p }", result_format="srj")
 
 
-def test_pooled_timeout_kills_and_recovers(pooled_store):
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_pooled_timeout_kills_and_recovers(pooled_store, in_memory):
+    store = PooledStore.open(pooled_store.path, query_timeout=1.5, in_memory=in_memory)
     started = time.monotonic()
     with pytest.raises(QueryTimeout):
-        pooled_store.query("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+        store.query("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
                            result_format="srj", timeout=0.5)
     assert time.monotonic() - started < 1.5
-    assert pooled_store.ask("ASK { ?s ?p ?o }")
+    assert store.ask("ASK { ?s ?p ?o }")
+    store.close()
 
 
 def test_store_is_built_once_per_content_and_base(tmp_path):
