@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     from ikmkg.web import dumps, errors, pages, releases, sparql
 
     errors.register_error_handlers(app)
+    from ikmkg.web import ops
+
+    ops.init_app(app)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(dumps.blueprint)

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ikmkg.errors import IkmkgError
+from ikmkg.errors import IkmkgError, QueryTimeout
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ def _render(status: int, title: str, message: str, headers: dict | None = None) 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IkmkgError)
     def handle_ikmkg_error(error: IkmkgError) -> Response:
+        if isinstance(error, QueryTimeout):
+            from ikmkg.web import ops
+
+            ops.record_timeout()
         return _render(error.status, type(error).__name__, error.message, error.headers)
 
     @app.errorhandler(HTTPException)

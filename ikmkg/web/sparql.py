@@ -16,7 +16,7 @@ from ikmkg import sparql
 from ikmkg.errors import NotAcceptable, NotFound, PayloadTooLarge, QueryError
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
-from ikmkg.web import get_settings, get_store
+from ikmkg.web import get_settings, get_store, ops
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -149,6 +149,7 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
         text = sparql.bind_parameters(text, _parameters(named, protocol))
     checked = sparql.check_query(text, allowed_graphs=allowed,
                                  max_results=settings.max_results)
+    ops.note_query(text)  # the access log's query hash (ikmkg.web.ops)
     fmt = _negotiate(checked.kind, protocol.format)
     if fmt is HTML:
         return _page(checked, protocol, named)

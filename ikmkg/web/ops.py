@@ -1,0 +1,151 @@
+"""Operations: /healthz, /readyz, /version, /metrics, the version header and the access log.
+
+Metrics come from prometheus_client. Under gunicorn each worker is a process: set
+`PROMETHEUS_MULTIPROC_DIR` to an empty, writable folder before starting `ikmkg serve` and
+/metrics aggregates every worker (prometheus_client's multiprocess mode; the folder must be
+wiped between runs). Without it, /metrics shows the answering worker's own counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import time
+import uuid
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+                               generate_latest, multiprocess)
+
+import ikmkg
+from ikmkg.web import get_store
+
+blueprint = Blueprint("ops", __name__)
+access_log = logging.getLogger("ikmkg.access")
+
+VERSION_HEADER = "X-Ikmkg-Version"
+REQUEST_ID_HEADER = "X-Request-Id"
+#: An incoming request id is echoed only when it is short and plain (no header injection).
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: Time limit of the readiness probe's ASK against a remote store, in seconds.
+READY_TIMEOUT = 2.0
+
+REQUESTS = Counter("ikmkg_http_requests", "HTTP requests by route (URL rule) and status",
+                   ["method", "route", "status"])
+LATENCY = Histogram("ikmkg_http_request_duration_seconds", "Request latency by route",
+                    ["route"])
+QUERY_LATENCY = Histogram("ikmkg_sparql_query_duration_seconds",
+                          "Latency of requests that ran a SPARQL query",
+                          buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+TIMEOUTS = Counter("ikmkg_sparql_timeouts", "SPARQL queries stopped at their time limit")
+RELOADS = Counter("ikmkg_reloads", "Graph reloads by outcome", ["outcome"])
+
+
+def record_reload(ok: bool) -> None:
+    """Count one reload attempt: `ok` when the new graph replaced the served one."""
+    RELOADS.labels(outcome="ok" if ok else "refused").inc()
+
+
+def record_timeout() -> None:
+    """Count one query stopped at its time limit (called by the error handler)."""
+    TIMEOUTS.inc()
+
+
+def note_query(text: str, rows: int | None = None) -> None:
+    """Let a view tell the access log which query it ran (hashed) and how many rows came back."""
+    g.sparql_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if rows is not None:
+        g.sparql_rows = rows
+
+
+def _registry() -> CollectorRegistry | None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return None
+
+
+def _versions() -> dict[str, str]:
+    import flask
+    import pyoxigraph
+    import rdflib
+
+    return {"ikmkg": ikmkg.__version__, "python": platform.python_version(),
+            "rdflib": rdflib.__version__, "pyoxigraph": pyoxigraph.__version__,
+            "flask": flask.__version__}
+
+
+@blueprint.route("/healthz")
+def healthz() -> Response:
+    """The process is alive and answering."""
+    return Response("ok\n", mimetype="text/plain")
+
+
+@blueprint.route("/readyz")
+def readyz() -> Response:
+    """The graph is loaded and, for a remote store, the backend answers a trivial ASK."""
+    store = current_app.extensions.get("ikmkg_store")
+    try:
+        if store is None:
+            raise RuntimeError("no store loaded")
+        version = store.version
+        if current_app.config["IKMKG_SETTINGS"].store:
+            store.query("ASK {}", result_format="srj", timeout=READY_TIMEOUT).read()
+    except Exception as error:  # noqa: BLE001 -- any failure means "not ready"; logged, 503
+        logging.getLogger(__name__).warning("not ready: %s", error)
+        return Response(f"not ready: {type(error).__name__}\n", status=503,
+                        mimetype="text/plain", headers={"Retry-After": "5"})
+    return Response(f"ready {version}\n", mimetype="text/plain")
+
+
+@blueprint.route("/version")
+def version() -> Response:
+    """Versions of ikmkg and its engines, and the content hash of the served graph."""
+    return jsonify({**_versions(), "data": get_store().version})
+
+
+@blueprint.route("/metrics")
+def metrics() -> Response:
+    """Prometheus text exposition of this process's (or, multiprocess, all workers') metrics."""
+    registry = _registry()
+    body = generate_latest(registry) if registry else generate_latest()
+    return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _before() -> None:
+    g.start = time.perf_counter()
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def _after(response: Response) -> Response:
+    elapsed = time.perf_counter() - g.get("start", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    REQUESTS.labels(method=request.method, route=route, status=str(response.status_code)).inc()
+    LATENCY.labels(route=route).observe(elapsed)
+    if "sparql_hash" in g:
+        QUERY_LATENCY.observe(elapsed)
+    response.headers[VERSION_HEADER] = ikmkg.__version__
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = request_id
+    record = {"request_id": request_id, "method": request.method, "path": request.path,
+              "route": route, "status": response.status_code,
+              "duration_ms": round(elapsed * 1000, 3)}
+    if "sparql_hash" in g:
+        record["query_sha256"] = g.sparql_hash
+        record["rows"] = g.get("sparql_rows")
+    access_log.info(json.dumps(record, ensure_ascii=False))
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the ops routes and the per-request hooks (id, timing, metrics, access log)."""
+    app.register_blueprint(blueprint)
+    app.before_request(_before)
+    app.after_request(_after)
