@@ -32,7 +32,7 @@ class _DownStore:
 
     base_uri = "https://w3id.org/ikmkg/"
     version = "x"
-    graph_iris: dict = {}
+    graph_iris: dict[str, str] = {}  # noqa: RUF012
 
     def query(self, *args, **kwargs):
         raise ConnectionError("backend unreachable")
@@ -98,9 +98,9 @@ def test_access_log_sparql_hash(client, caplog):
 def _sample(text: str, name: str, **labels) -> float:
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            if all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
+        if line.startswith((name + "{", name + " ")) and all(
+                f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
     return total
 
 
@@ -139,3 +139,11 @@ def test_metrics_multiprocess(monkeypatch, tmp_path, client):
 @pytest.mark.parametrize("setting", [s.name for s in SETTINGS])
 def test_every_setting_in_readme(setting):
     assert f"| `{setting}` |" in README
+
+
+@pytest.mark.parametrize("path", ["/doc/%0D", "/doc/a%0Ab", "/id/%00", "/sparql%7F"])
+def test_control_characters_in_path_refused(client, path):
+    """Found by the fuzzer: `/doc/%0D` put a CR into the Link header (500)."""
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "control characters" in response.get_data(as_text=True)

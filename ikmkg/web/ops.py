@@ -18,8 +18,15 @@ import time
 import uuid
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
-                               generate_latest, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from werkzeug.exceptions import BadRequest
 
 import ikmkg
 from ikmkg.web import get_store
@@ -31,6 +38,7 @@ VERSION_HEADER = "X-Ikmkg-Version"
 REQUEST_ID_HEADER = "X-Request-Id"
 #: An incoming request id is echoed only when it is short and plain (no header injection).
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Time limit of the readiness probe's ASK against a remote store, in seconds.
 READY_TIMEOUT = 2.0
 
@@ -122,6 +130,10 @@ def _before() -> None:
     g.start = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+    # No IRI contains control characters (RFC 3987 excludes them), so no path with one names
+    # anything here; refusing them up front keeps CR/LF out of headers built from the path.
+    if _CONTROL.search(request.path):
+        raise BadRequest("The path contains control characters (such as %00, %0D or %0A).")
 
 
 def _after(response: Response) -> Response:
