@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import tree_memory  # noqa: E402  (bench/run.py: RSS of a process tree)
+from run import tree_memory  # bench/run.py: RSS of a process tree
 
 PAGE_TYPES = ["text/html", "text/turtle", "application/ld+json", "application/n-triples",
               "application/rdf+xml"]

@@ -147,3 +147,31 @@ def test_control_characters_in_path_refused(client, path):
     response = client.get(path)
     assert response.status_code == 400
     assert "control characters" in response.get_data(as_text=True)
+
+
+class _TimingOutStore:
+    """The session store, except that every query runs past its time limit."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def query(self, *args, **kwargs):
+        from ikmkg.errors import QueryTimeout
+
+        raise QueryTimeout("the query ran past its time limit")
+
+
+def test_timeouts_counted(store):
+    from ikmkg.app import create_app
+    from ikmkg.settings import Settings
+
+    client = create_app(Settings(), store=_TimingOutStore(store)).test_client()
+    before = _sample(client.get("/metrics").get_data(as_text=True), "ikmkg_sparql_timeouts_total")
+    response = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 503
+    after = _sample(client.get("/metrics").get_data(as_text=True), "ikmkg_sparql_timeouts_total")
+    assert after - before == 1
