@@ -53,14 +53,16 @@ def free_port() -> int:
 
 def start_server(port: int, workers: int, cache_dir: str) -> subprocess.Popen:
     env = {**os.environ, "IKMKG_CACHE_DIR": cache_dir}
+    log = open(Path(cache_dir) / "server.log", "w+b")  # noqa: SIM115 -- read on failure
     process = subprocess.Popen(
         [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=subprocess.DEVNULL, stderr=log)  # the access log goes there: never a full pipe
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit("server exited:\n" + process.stderr.read().decode()[-3000:])
+            log.seek(0)
+            raise SystemExit("server exited:\n" + log.read().decode()[-3000:])
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/readyz")

@@ -159,5 +159,12 @@ def _after(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Register the ops routes and the per-request hooks (id, timing, metrics, access log)."""
     app.register_blueprint(blueprint)
+    if not access_log.handlers:
+        # One JSON object a line on stderr (gunicorn's error stream) unless the operator has
+        # configured the `ikmkg.access` logger already.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
     app.before_request(_before)
     app.after_request(_after)
