@@ -29,20 +29,9 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 
-RESULT_FORMATS = {
-    "srj": ox.QueryResultsFormat.JSON,
-    "srx": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-RDF_FORMATS = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdf": ox.RdfFormat.RDF_XML,
-    "nq": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-}
+from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
+from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
+
 HEADER = struct.Struct(">cI")
 CHUNK = 1 << 16
 

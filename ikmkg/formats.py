@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pyoxigraph as ox
+
 
 @dataclasses.dataclass(frozen=True)
 class Format:
@@ -36,3 +38,20 @@ HTML = Format("text/html", "html", "", "HTML")
 
 BY_SUFFIX = {f.suffix: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}
 BY_MEDIA_TYPE = {f.media_type: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}
+
+#: Suffix -> pyoxigraph serialiser, for the formats the engine writes natively (the executor
+#: and the remote store both serialise with it).
+OXIGRAPH_RESULT_FORMATS = {
+    "srj": ox.QueryResultsFormat.JSON,
+    "srx": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+OXIGRAPH_RDF_FORMATS = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+}

@@ -52,6 +52,8 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from ikmkg import sparql
+from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
+from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
 from ikmkg.namespaces import bind_prefixes, prefixes
@@ -59,20 +61,6 @@ from ikmkg.store import QueryResult, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
-RESULT_FORMATS = {
-    "srj": ox.QueryResultsFormat.JSON,
-    "srx": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-RDF_FORMATS = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdf": ox.RdfFormat.RDF_XML,
-    "nq": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-}
 SRJ = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
 DCT = "http://purl.org/dc/terms/"
