@@ -122,7 +122,6 @@ def test_page_renders(server, browser, name):
         assert browser.find_element(_by().ID, "Province").is_displayed()
 
 
-@pytest.mark.parametrize("name", PAGES)
 def _status(session, url: str) -> int:
     """GET `url` as a polite client: a 429 (this test's own parallel query links sharing one
     client's query slots) is retried after its Retry-After, a few times, before it counts."""
@@ -134,6 +133,7 @@ def _status(session, url: str) -> int:
     return response.status_code
 
 
+@pytest.mark.parametrize("name", PAGES)
 def test_links_lead_to_existing_pages(server, browser, name):
     browser.get(server + PAGES[name])
     links = _links(browser)
