@@ -88,15 +88,17 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
 @project_dir_option
 @click.option("--store", default=None, envvar="IKMKG_STORE",
               help=HELP["store"] + " (loaded with `ikmkg load --store`) [env IKMKG_STORE]")
+@click.option("--watch", is_flag=True, default=False,
+              help="Reload when files under ontology/ or data/ change (as on SIGHUP).")
 def serve(host: str, port: int, workers: int, base_uri: str | None,
-          project_dir: str | None, store: str | None) -> None:
+          project_dir: str | None, store: str | None, watch: bool) -> None:
     """Validate the graph and serve it (SPARQL endpoint and pages) with gunicorn."""
     from ikmkg.errors import BackendUnavailable
     from ikmkg.server import run_server
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store)
     try:
-        run_server(settings, host=host, port=port, workers=workers)
+        run_server(settings, host=host, port=port, workers=workers, watch=watch)
     except (DataError, BackendUnavailable) as exc:
         raise DataLoadError(exc.message) from None
 

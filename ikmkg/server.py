@@ -38,8 +38,16 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
         "bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
         "threads": THREADS, "preload_app": True, "accesslog": None, "timeout": 60,
         "graceful_timeout": 10, "limit_request_line": 8190,
-        "post_worker_init": _warm_worker,
+        "post_worker_init": _warm_worker, "on_reload": _reload_master,
     }
+
+
+def _reload_master(arbiter) -> None:
+    """SIGHUP: rebuild and validate aside, swap the master's store if it conforms (else keep
+    the old one); gunicorn then forks new workers from the master and retires the old ones."""
+    from ikmkg.reload import reload_app
+
+    reload_app(arbiter.app.wsgi())
 
 
 def _warm_worker(worker) -> None:
@@ -50,7 +58,8 @@ def _warm_worker(worker) -> None:
         warm()
 
 
-def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
+def run_server(settings: Settings, *, host: str, port: int, workers: int,
+               watch: bool = False) -> None:
     """Load and validate once in the parent (or reuse the cached store), then fork workers."""
     from ikmkg.app import create_app
 
@@ -60,4 +69,9 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
     store = app.extensions["ikmkg_store"]
     click.echo(f"ikmkg: store ready ({len(store)} quads) in {time.monotonic() - started:.1f} s; "
                f"serving on http://{host}:{port}/ with {workers} worker(s)", err=True)
+    if watch:  # a thread of the master only (fork copies the calling thread alone)
+        from ikmkg.reload import Watcher, sighup_self
+
+        Watcher(settings, sighup_self).start()
+        click.echo("ikmkg: watching ontology/ and data/ for changes", err=True)
     _Gunicorn(app, gunicorn_options(host, port, workers)).run()
