@@ -48,16 +48,15 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pyoxigraph as ox
 import urllib3
-from rdflib import Graph
 from rdflib.term import Node
 
 from ikmkg import sparql
+from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
-from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
-from ikmkg.namespaces import bind_prefixes, prefixes
-from ikmkg.store import QueryResult, to_oxigraph, to_rdflib
+from ikmkg.namespaces import prefixes
+from ikmkg.store import QueryResult, StoreBase, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +202,7 @@ class _Response:
     body: bytes
 
 
-class RemoteStore:
+class RemoteStore(StoreBase):
     """The published graph in a SPARQL 1.1 store reached over HTTP (see the module docstring).
 
     Args:
@@ -257,10 +256,6 @@ class RemoteStore:
     # -- the Store interface --
 
     @property
-    def graph_iris(self) -> dict[str, str]:
-        return {name: str(graph_iri(self.base_uri, name)) for name in GRAPH_NAMES}
-
-    @property
     def version(self) -> str:
         """The content hash `load` recorded, cached for `version_ttl` seconds."""
         cached = self._version
@@ -286,19 +281,6 @@ class RemoteStore:
         """Rows of a SELECT query as {variable: rdflib term} (unbound variables absent)."""
         body = self.query(sparql_text, result_format="srj", timeout=self.query_timeout).read()
         return _rows(body)
-
-    def ask(self, sparql_text: str) -> bool:
-        body = self.query(sparql_text, result_format="srj", timeout=self.query_timeout).read()
-        return bool(json.loads(body)["boolean"])
-
-    def construct(self, sparql_text: str) -> Graph:
-        """The graph a CONSTRUCT or DESCRIBE query returns."""
-        body = self.query(sparql_text, result_format="nt", timeout=self.query_timeout).read()
-        graph = bind_prefixes(Graph(), self.base_uri)
-        for triple in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
-            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
-                       to_rdflib(triple.object)))
-        return graph
 
     def query(self, sparql_text: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,

@@ -130,8 +130,8 @@ class Store(Protocol):
         """The published named graphs: name (ontology, shapes, data) -> IRI."""
 
 
-class _StoreBase:
-    """select/ask/construct built on `query`, shared by both backends."""
+class StoreBase:
+    """select/ask/construct built on `query`, shared by every backend (remote one included)."""
 
     base_uri: str
     query_timeout: float | None = None
@@ -183,7 +183,7 @@ def _quads(kg: KnowledgeGraph) -> Iterator[ox.Quad]:
         yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
 
 
-class EmbeddedStore(_StoreBase):
+class EmbeddedStore(StoreBase):
     """The published graph in an in-process pyoxigraph store (tests and tools; no time limit)."""
 
     def __init__(self, kg: KnowledgeGraph, path: str | None = None):
@@ -490,7 +490,7 @@ class _Run:
         self.finish(healthy=self.header is not None)
 
 
-class PooledStore(_StoreBase):
+class PooledStore(StoreBase):
     """The published store, queried through killable executor processes.
 
     `in_memory=True` (what the server uses) loads the store folder's N-Quads dump into an
