@@ -44,15 +44,16 @@ def _nodes(iris: list[str] | None) -> list[ox.NamedNode] | None:
     return None if iris is None else [ox.NamedNode(i) for i in iris]
 
 
-def _capped_tsv(solutions: ox.QuerySolutions, max_results: int) -> tuple[bytes, bool]:
-    """The solutions as TSV cut to `max_results` rows (TSV writes exactly one line per row)."""
+def _capped_tsv(solutions: ox.QuerySolutions, max_results: int) -> tuple[bytes, bool, int]:
+    """The solutions as TSV cut to `max_results` rows (0: no cap), whether they were cut, and
+    how many rows are kept (TSV writes exactly one line per row, after the header)."""
     tsv = solutions.serialize(format=ox.QueryResultsFormat.TSV)
     lines = tsv.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    if len(lines) - 1 <= max_results:
-        return tsv, False
-    return b"\n".join(lines[: max_results + 1]) + b"\n", True
+    if not max_results or len(lines) - 1 <= max_results:
+        return tsv, False, len(lines) - 1
+    return b"\n".join(lines[: max_results + 1]) + b"\n", True, max_results
 
 
 def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -> dict:
@@ -66,7 +67,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         write: called with successive chunks of the serialised result.
 
     Returns:
-        The header: `kind` ("solutions", "boolean" or "graph") and `capped`.
+        The header: `kind` ("solutions", "boolean" or "graph"), `capped`, and `rows` (solutions
+        or triples sent) unless the result is streamed or an unbounded graph.
 
     Raises:
         RequestError: a syntax error (with line and column) or a format that does not fit.
@@ -93,19 +95,18 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
     if isinstance(results, ox.QuerySolutions):
         if fmt not in RESULT_FORMATS:
             raise RequestError(f"a SELECT query has no {fmt} serialisation")
-        if not max_results:
-            if request.get("stream"):
-                _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), write)
-            else:  # to bytes natively: far fewer calls into Python than a file object
-                write(results.serialize(format=RESULT_FORMATS[fmt]))
+        if request.get("stream"):
+            _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), write)
             return {"kind": "solutions", "capped": False}
-        tsv, capped = _capped_tsv(results, max_results)
+        # Through TSV (one line a row) so that the rows are counted and a cap is cheap; bytes
+        # natively: far fewer calls into Python than a file object.
+        tsv, capped, rows = _capped_tsv(results, max_results)
         if fmt == "tsv":
             write(tsv)
         else:
             again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
             write(again.serialize(format=RESULT_FORMATS[fmt]))
-        return {"kind": "solutions", "capped": capped}
+        return {"kind": "solutions", "capped": capped, "rows": rows}
     if fmt not in RDF_FORMATS:
         raise RequestError(f"a CONSTRUCT or DESCRIBE query has no {fmt} serialisation")
     prefixes = request.get("prefixes") or None
@@ -119,7 +120,7 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
     triples = list(itertools.islice(results, max_results + 1))
     capped = len(triples) > max_results
     write(ox.serialize(triples[:max_results], format=RDF_FORMATS[fmt], prefixes=prefixes))
-    return {"kind": "graph", "capped": capped}
+    return {"kind": "graph", "capped": capped, "rows": min(len(triples), max_results)}
 
 
 class _Sink(io.RawIOBase):

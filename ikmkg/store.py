@@ -81,7 +81,9 @@ class QueryResult:
     """A query's serialised result.
 
     `chunks` yields the bytes of the result in `result_format` (a suffix of ikmkg.formats);
-    `capped` is True when `max_results` cut it. Call `close()` if you stop iterating early.
+    `capped` is True when `max_results` cut it; `rows` is the number of solutions or triples
+    in it where the store knows it (None: unknown, as for streamed results). Call `close()` if
+    you stop iterating early.
     """
 
     kind: str  # "solutions", "boolean" or "graph"
@@ -89,6 +91,7 @@ class QueryResult:
     capped: bool
     chunks: Iterable[bytes]
     close: Callable[[], None] = lambda: None
+    rows: int | None = None
 
     def read(self) -> bytes:
         try:
@@ -210,7 +213,8 @@ class EmbeddedStore(StoreBase):
             header = executor.evaluate(self.oxigraph, request, chunks.append)
         except executor.RequestError as exc:
             raise QueryError(str(exc)) from None
-        return QueryResult(header["kind"], result_format, header["capped"], chunks)
+        return QueryResult(header["kind"], result_format, header["capped"], chunks,
+                           rows=header.get("rows"))
 
 
 # --- the on-disk store and its cache --------------------------------------------------------
@@ -549,7 +553,8 @@ class PooledStore(StoreBase):
             raise
         if not stream:
             body = b"".join(run.chunks(first))
-            return QueryResult(run.header["kind"], result_format, run.header["capped"], [body])
+            return QueryResult(run.header["kind"], result_format, run.header["capped"], [body],
+                               rows=run.header.get("rows"))
         kind = "graph" if result_format in executor.RDF_FORMATS else "solutions"
         return QueryResult(kind, result_format, False, run.chunks(first), run.close)
 

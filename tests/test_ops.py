@@ -9,6 +9,7 @@ import re
 import pytest
 
 import ikmkg
+from conftest import make_app
 from ikmkg.settings import SETTINGS
 from ikmkg.web import ops
 
@@ -94,6 +95,30 @@ def test_access_log_sparql_hash(client, caplog):
     assert record["route"] == "/sparql"
     assert record["query_sha256"] == hashlib.sha256(query.encode()).hexdigest()
 
+
+
+@pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv",
+                                    "application/sparql-results+xml", "text/html"])
+def test_access_log_rows(client, caplog, accept):
+    caplog.set_level(logging.INFO, logger="ikmkg.access")
+    query = "SELECT ?s WHERE { ?s a ?type } LIMIT 3"
+    assert client.get("/sparql", query_string={"query": query},
+                      headers={"Accept": accept}).status_code == 200
+    assert _records(caplog)[-1]["rows"] == 3
+
+
+def test_access_log_rows_of_graph_and_capped_results(store, caplog):
+    caplog.set_level(logging.INFO, logger="ikmkg.access")
+    client = make_app(store, max_results=4).test_client()
+    construct = "CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 2"
+    assert client.get("/sparql", query_string={"query": construct},
+                      headers={"Accept": "text/turtle"}).status_code == 200
+    assert _records(caplog)[-1]["rows"] == 2
+    response = client.get("/sparql", query_string={"query": "SELECT * { ?s ?p ?o }"},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert len(response.json["results"]["bindings"]) == 4  # the cap, not the total
+    assert _records(caplog)[-1]["rows"] == 4
 
 def _sample(text: str, name: str, **labels) -> float:
     total = 0.0

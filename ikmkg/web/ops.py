@@ -63,9 +63,13 @@ def record_timeout() -> None:
     TIMEOUTS.inc()
 
 
-def note_query(text: str, rows: int | None = None) -> None:
-    """Let a view tell the access log which query it ran (hashed) and how many rows came back."""
+def note_query(text: str) -> None:
+    """Let a view tell the access log which query it runs (hashed)."""
     g.sparql_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def note_rows(rows: int | None) -> None:
+    """Let a view tell the access log how many rows (solutions or triples) it sent, if known."""
     if rows is not None:
         g.sparql_rows = rows
 
