@@ -159,6 +159,7 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
         checked = sparql.check_query(text, allowed_graphs=allowed, max_results=0)
     with _admission().slot(_client()):
         result = _query(checked, protocol, fmt.suffix, stream=stream)
+    ops.note_rows(result.rows)
     if stream:
         response = Response(result.chunks, mimetype=fmt.media_type)
         response.call_on_close(result.close)
@@ -239,6 +240,7 @@ def _results_table(checked: sparql.CheckedQuery,
         fmt = "nt" if checked.kind == "graph" else "srj"
         result = _query(checked, protocol, fmt, max_results=cap)
         body = result.read()
+    ops.note_rows(result.rows)
     if checked.kind == "graph":
         columns = ["subject", "predicate", "object"]
         rows = [[_cell(t.subject), _cell(t.predicate), _cell(t.object)]
