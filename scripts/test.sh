@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(raptor2-utils chromium chromium-driver)  # rapper; headless browser tests
 APT_PACKAGES+=(virtuoso-opensource)  # tests/test_remote.py starts its own throwaway Virtuoso
+# Comunica (tests/test_fragments.py) needs Node.js >= 20.18 (its undici 7): this machine image
+# ships Node 20 with npm. Where there is no node at all, take Debian's (18 on bookworm: too old,
+# so the Comunica tests then fail, never skip); its npm package conflicts with a bundled npm.
+command -v node >/dev/null || APT_PACKAGES+=(nodejs npm)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -21,4 +25,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install -q -e '.[test]'
+
+# The Comunica client of tests/test_fragments.py, from its committed lock file; again only when
+# the lock file changed since the last install.
+lock_sum=$(sha256sum tests/comunica/package-lock.json | cut -d' ' -f1)
+if [ "$(cat tests/comunica/node_modules/.ikmkg-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
+  echo "test.sh: installing Comunica into tests/comunica (npm ci)"
+  npm ci --prefix tests/comunica --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock_sum" > tests/comunica/node_modules/.ikmkg-lock-sha256
+fi
 exec python3 -m pytest -q "$@"

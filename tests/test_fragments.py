@@ -1,11 +1,23 @@
 """Triple Pattern Fragments: counts and pages against an independent rdflib reading of the
-files, Hydra controls, term syntax, formats, HTML."""
+files, Hydra controls, term syntax, formats, HTML; and a real TPF client, Comunica (npm, installed
+into tests/comunica/ by scripts/test.sh), answering SPARQL queries from a live server's
+/fragments exactly as the server's own SPARQL endpoint does."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import requests
 from bs4 import BeautifulSoup
 from rdflib import RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
 
@@ -174,3 +186,124 @@ def test_etag(client):
     again = client.get("/fragments", headers={"Accept": "text/turtle",
                                               "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+# --- a real TPF client: Comunica over a live server ---------------------------------------------
+
+COMUNICA_DIR = Path(__file__).parent / "comunica"
+COMUNICA = COMUNICA_DIR / "node_modules" / ".bin" / "comunica-sparql"
+PREFIXES = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+            f"PREFIX ikm: <{IKM}> ")
+#: Queries that make the client evaluate a pattern, a join, a FILTER, an OPTIONAL and COUNTs
+#: itself from the fragments, each with the rows it must at least give: a client that saw only
+#: the first page of a fragment cannot pass.
+CLIENT_QUERIES = [
+    pytest.param("SELECT ?s ?n WHERE { ?s skos:notation ?n }", 2 * fragments.PAGE_SIZE + 1,
+                 id="pattern"),
+    pytest.param(("SELECT ?p ?label ?n WHERE { ?p a ikm:Province ; rdfs:label ?label ; "
+                  "ikm:hasCode ?c . ?c skos:notation ?n }"), fragments.PAGE_SIZE + 1,
+                 id="join"),
+    pytest.param(('SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(lang(?l) = "id" && '
+                  'STRSTARTS(?l, "Jawa")) }'), 3, id="filter"),
+    pytest.param(("SELECT ?e ?site WHERE { ?e a ikm:ProvinceEngagement "
+                  "OPTIONAL { ?e ikm:site ?site } }"), 10, id="optional"),
+    pytest.param(("SELECT ?scheme (COUNT(?c) AS ?n) WHERE { ?c ikm:codeScheme ?scheme } "
+                  "GROUP BY ?scheme"), 2, id="count"),
+    pytest.param("SELECT (COUNT(*) AS ?n) WHERE { ?s rdfs:label ?l }", 1, id="count-all"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def comunica() -> str:
+    """The comunica-sparql command; skipped only where Node.js is absent (never in CI)."""
+    if shutil.which("node") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Node.js for the Comunica tests (scripts/test.sh)")
+        pytest.skip("Node.js is not installed: the Comunica client tests need it")
+    if not COMUNICA.is_file():
+        pytest.fail(f"Comunica is not installed: run `npm ci --prefix {COMUNICA_DIR}` "
+                    "(scripts/test.sh does)")
+    return str(COMUNICA)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """`ikmkg serve` on the shipped data, on a free loopback port; its log goes to a file (an
+    unread pipe would block the server once the access log fills it)."""
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path_factory.mktemp("tpf-server")
+    port = _free_port()
+    with open(folder / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "2"], cwd=root, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "IKMKG_CACHE_DIR": str(folder / "cache"),
+                 "PYTHONPATH": str(root)})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            requests.get(url + "/healthz", timeout=1)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail("the server did not start: "
+                            + (folder / "server.log").read_text()[-2000:])
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _rows(results: dict) -> list[tuple]:
+    """SPARQL JSON rows as a sorted list of comparable rows (a multiset)."""
+    def term(t: dict) -> tuple:
+        if t["type"] == "uri":
+            return ("uri", t["value"])
+        if t["type"] == "bnode":
+            raise AssertionError("blank nodes cannot be compared across clients")
+        lang = t.get("xml:lang")
+        return ("literal", t["value"], (lang or "").lower(),
+                None if lang else t.get("datatype", str(XSD.string)))
+
+    return sorted(tuple(sorted((name, term(value)) for name, value in row.items()))
+                  for row in results["results"]["bindings"])
+
+
+@pytest.mark.server
+@pytest.mark.slow
+@pytest.mark.parametrize("query,at_least", CLIENT_QUERIES)
+def test_comunica_over_fragments_agrees_with_the_endpoint(comunica, live_server, query,
+                                                          at_least):
+    """Comunica, told only the /fragments URL, finds the Hydra controls and evaluates the
+    query from triple patterns; its answer equals the server's own SPARQL endpoint's."""
+    text = PREFIXES + query
+    run = subprocess.run([comunica, live_server + "/fragments", "-q", text,
+                          "-t", "application/sparql-results+json", "--httpTimeout", "30000"],
+                         capture_output=True, text=True, timeout=120, cwd=COMUNICA_DIR,
+                         check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    by_client = json.loads(run.stdout)
+    expected = requests.post(live_server + "/sparql", data={"query": text}, timeout=30,
+                             headers={"Accept": "application/sparql-results+json"})
+    assert expected.status_code == 200, expected.text[:500]
+    rows = _rows(expected.json())
+    assert len(rows) >= at_least
+    assert _rows(by_client) == rows
+    # It asked for fragments (a client reading /fragments as one document would see only the
+    # first page of the whole graph, and the row counts above would not match).
+    assert by_client["metadata"]["httpRequests"] > 1
