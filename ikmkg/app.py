@@ -69,10 +69,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(releases.blueprint)
     from ikmkg.web import fragments as fragments_web
+    from ikmkg.web import maps as maps_web
     from ikmkg.web import reconcile as reconcile_web
     from ikmkg.web import search as search_web
 
     app.register_blueprint(search_web.blueprint)
     app.register_blueprint(reconcile_web.blueprint)
     app.register_blueprint(fragments_web.blueprint)
+    app.register_blueprint(maps_web.blueprint)
     return app

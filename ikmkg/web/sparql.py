@@ -277,12 +277,18 @@ def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
           named: sparql.NamedQuery | None = None) -> Response:
     store = get_store()
     results = downloads = None
+    figures = {}
     if checked is not None:
         results = _results_table(checked, protocol, named)
         downloads = _downloads(checked.kind, protocol, named)
+        if checked.kind == "solutions":
+            from ikmkg.web import maps  # bar chart / province map of the result, if it fits
+
+            figures = maps.result_figures(results)
     text = protocol.query if protocol.query is not None else sparql_prologue(store.base_uri) \
         + "\nSELECT ?s ?p ?o WHERE {\n  ?s ?p ?o\n}\nLIMIT 25\n"
     html = render_template("sparql.html", query=text, results=results, downloads=downloads,
+                           figures=figures,
                            named=named, params=protocol.params,
                            examples=list(_named_queries().values()),
                            graphs=store.graph_iris, settings=get_settings())
