@@ -14,7 +14,7 @@ import dataclasses
 import re
 from urllib.parse import quote
 
-from rdflib import RDF, XSD, BNode, Dataset, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, VOID
 from rdflib.term import Node
 
@@ -86,6 +86,31 @@ def _sparql(term: Node | None, variable: str) -> str:
     return term.n3()
 
 
+def add_search(graph: Graph, dataset: Node, interface_url: str,
+               search: URIRef | None = None) -> Node:
+    """State the TPF hypermedia control on `dataset`: `hydra:search`, an IRI template over
+    `interface_url` with its subject/predicate/object mappings (TPF spec, "Controls").
+
+    Args:
+        search: IRI for the template, its mappings then `{search}-{variable}` (for a
+            description that must serialise the same every time); blank nodes when None.
+
+    Returns:
+        The node of the template.
+    """
+    node = search if search is not None else BNode()
+    graph.add((dataset, HYDRA.search, node))
+    graph.add((node, HYDRA.template, Literal(interface_url + "{?subject,predicate,object}")))
+    graph.add((node, HYDRA.variableRepresentation, HYDRA.ExplicitRepresentation))
+    for variable, prop in (("subject", RDF.subject), ("predicate", RDF.predicate),
+                           ("object", RDF.object)):
+        mapping = URIRef(f"{search}-{variable}") if search is not None else BNode()
+        graph.add((node, HYDRA.mapping, mapping))
+        graph.add((mapping, HYDRA.variable, Literal(variable)))
+        graph.add((mapping, HYDRA.property, prop))
+    return node
+
+
 @dataclasses.dataclass
 class Fragment:
     """One page of the fragment of `pattern` (subject, predicate, object; None = variable)."""
@@ -128,17 +153,7 @@ class Fragment:
         meta.add((interface, VOID.subset, page))
         meta.add((interface, DCTERMS.source, dataset_iri(base_uri)))
         meta.add((interface, DCTERMS.conformsTo, SPEC))
-        search = BNode()
-        meta.add((interface, HYDRA.search, search))
-        meta.add((search, HYDRA.template,
-                  Literal(self.interface_url + "{?subject,predicate,object}")))
-        meta.add((search, HYDRA.variableRepresentation, HYDRA.ExplicitRepresentation))
-        for variable, prop in (("subject", RDF.subject), ("predicate", RDF.predicate),
-                               ("object", RDF.object)):
-            mapping = BNode()
-            meta.add((search, HYDRA.mapping, mapping))
-            meta.add((mapping, HYDRA.variable, Literal(variable)))
-            meta.add((mapping, HYDRA.property, prop))
+        add_search(meta, interface, self.interface_url)
         meta.add((page, RDF.type, HYDRA.PartialCollectionView))
         meta.add((page, DCTERMS.title, Literal(f"Triples matching {self.pattern_text()}")))
         meta.add((page, VOID.triples, Literal(self.total, datatype=XSD.integer)))

@@ -17,7 +17,7 @@ import threading
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, VOID
 
-from ikmkg import dumps
+from ikmkg import dumps, fragments
 from ikmkg.kg import dataset_iri
 from ikmkg.namespaces import SD, SPDX, WD, bind_prefixes, prefixes
 from ikmkg.settings import Settings
@@ -253,6 +253,21 @@ def void_graph(stats: Statistics, manifest: dumps.Manifest, base_uri: str) -> Gr
     g.add((endpoint, DCAT.servesDataset, d))
     g.add((endpoint, DCTERMS.conformsTo, SPARQL_PROTOCOL))
     g.add((endpoint, DCTERMS.license, DATA_LICENSE))
+
+    # The Triple Pattern Fragments interface (ikmkg.fragments): the dataset's `hydra:search`
+    # template, as each fragment states it for the dataset it is part of (TPF spec, "Controls");
+    # the subject fragment as VoID's URI lookup (the resource's encoded IRI appended); and the
+    # interface as a DCAT data service beside the SPARQL endpoint.
+    tpf = URIRef(f"{base_uri}fragments")
+    g.bind("hydra", fragments.HYDRA)
+    fragments.add_search(g, d, str(tpf), search=URIRef(f"{d}#fragments-search"))
+    g.add((d, VOID.uriLookupEndpoint, URIRef(f"{tpf}?subject=")))
+    g.add((tpf, RDF.type, DCAT.DataService))
+    g.add((tpf, DCTERMS.title, Literal("Triple Pattern Fragments", lang="en")))
+    g.add((tpf, DCAT.endpointURL, tpf))
+    g.add((tpf, DCAT.servesDataset, d))
+    g.add((tpf, DCTERMS.conformsTo, fragments.SPEC))
+    g.add((tpf, DCTERMS.license, DATA_LICENSE))
     return g
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import pytest
 import yaml
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from conftest import TEST_DATA_DIR, make_app
+from rdflib import RDF, XSD, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, VOID
 
-from conftest import TEST_DATA_DIR, make_app
 from ikmkg import __version__, dumps, void
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
@@ -22,6 +23,7 @@ from ikmkg.store import EmbeddedStore
 
 FIXTURE_PROJECT = TEST_DATA_DIR / "dumps"
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 
 @pytest.fixture(scope="module", params=["fixture", "shipped"])
@@ -245,6 +247,55 @@ def test_well_known_void_html_shows_the_counts(client):
     assert "CC BY 4.0" in html and "How to cite" in html
     etag = client.get("/.well-known/void").headers["ETag"]
     assert client.get("/.well-known/void", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_fragments_interface_is_described_and_its_urls_work(client):
+    """The TPF interface as the spec has its dataset state it (`hydra:search`), as VoID's URI
+    lookup and as a DCAT data service; each URL, requested as a client would build it, answers
+    the fragment with the store's count."""
+    base = Settings().base_uri
+    g = Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data,
+                      format="turtle")
+    d = dataset_iri(base)
+    tpf = URIRef(f"{base}fragments")
+    assert (tpf, RDF.type, DCAT.DataService) in g
+    assert g.value(tpf, DCAT.endpointURL) == tpf and g.value(tpf, DCAT.servesDataset) == d
+    assert g.value(tpf, DCTERMS.conformsTo) == \
+        URIRef("http://www.hydra-cg.com/spec/latest/triple-pattern-fragments/")
+    search = g.value(d, HYDRA.search)
+    template = str(g.value(search, HYDRA.template))
+    assert template == f"{tpf}{{?subject,predicate,object}}"
+    assert g.value(search, HYDRA.variableRepresentation) == HYDRA.ExplicitRepresentation
+    mappings = {str(g.value(m, HYDRA.variable)): g.value(m, HYDRA.property)
+                for m in g.objects(search, HYDRA.mapping)}
+    assert mappings == {"subject": RDF.subject, "predicate": RDF.predicate,
+                        "object": RDF.object}
+
+    def fragment(url: str) -> tuple[int, set]:
+        assert url.startswith(base)
+        response = client.get("/" + url.removeprefix(base), headers={"Accept": "application/trig"})
+        assert response.status_code == 200, url
+        ds = Dataset().parse(data=response.data, format="trig")
+        total = next(ds.quads((None, HYDRA.totalItems, None, None)))[2]
+        triples = {(s, p, o) for s, p, o, c in ds.quads((None, None, None, None))
+                   if c == ds.default_context.identifier}
+        return int(total), triples
+
+    store = EmbeddedStore(kg_module.load(Settings(project_dir=str(FIXTURE_PROJECT))))
+    province = URIRef(f"{base}ontology#Province")
+    # RFC 6570 form-style query expansion of the template, the variables it names left out
+    # when unbound (Hydra's ExplicitRepresentation: IRIs as they are).
+    expanded = template.replace("{?subject,predicate,object}", "?" + urlencode(
+        {"predicate": str(RDF.type), "object": str(province)}))
+    total, triples = fragment(expanded)
+    assert total == count(store, f"SELECT (COUNT(*) AS ?n) {{ ?s a <{province}> }}") == 2
+    assert {p for _, p, _ in triples} == {RDF.type} and len(triples) == 2
+    assert fragment(str(g.value(tpf, DCAT.endpointURL)))[0] == len(store)
+    example = next(s for s, _, _ in triples)
+    lookup = str(g.value(d, VOID.uriLookupEndpoint)) + quote(str(example), safe="")
+    total, triples = fragment(lookup)
+    assert total == count(store, f"SELECT (COUNT(*) AS ?n) {{ <{example}> ?p ?o }}") > 1
+    assert {s for s, _, _ in triples} == {example}
 
 
 # --- citation -----------------------------------------------------------------------------------
