@@ -201,7 +201,7 @@ def main(argv: list[str]) -> None:
     serve(ox.Store.read_only(argv[0]), sys.stdin.buffer, sys.stdout.buffer, sandboxed)
 
 
-def serve(store: ox.Store, inp, out, sandboxed: bool) -> None:  # noqa: ANN001 - binary files
+def serve(store: ox.Store, inp, out, sandboxed: bool) -> None:
     """Answer query frames from `inp` on `out` until `inp` ends (see the module docstring)."""
     write_frame(out, b"R", json.dumps({"sandboxed": sandboxed}).encode())
     out.flush()
@@ -211,17 +211,22 @@ def serve(store: ox.Store, inp, out, sandboxed: bool) -> None:  # noqa: ANN001 -
             request = json.loads(read_exact(inp, size))
         except EOFError:
             return
-        def write(data: bytes) -> None:
-            if data:
-                write_frame(out, b"D", data)
+        answer(store, request, out)
 
-        try:
-            header = evaluate(store, request, write)
-        except (RequestError, ValueError, OSError) as exc:
-            write_frame(out, b"X", json.dumps({"error": str(exc)}).encode())
-        else:
-            write_frame(out, b"E", json.dumps(header).encode())
-        out.flush()
+
+def answer(store: ox.Store, request: dict, out) -> None:
+    """Evaluate one request and write its frames (data, then the end or an error) to `out`."""
+    def write(data: bytes) -> None:
+        if data:
+            write_frame(out, b"D", data)
+
+    try:
+        header = evaluate(store, request, write)
+    except (RequestError, ValueError, OSError) as exc:
+        write_frame(out, b"X", json.dumps({"error": str(exc)}).encode())
+    else:
+        write_frame(out, b"E", json.dumps(header).encode())
+    out.flush()
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_dir", "",
             "Folder for the on-disk store, validation cache and dumps (default: a temporary one)"),
     Setting("store_mode", "disk",
-            "How query executors read the embedded store: disk (least memory) or memory "
-            "(several times faster, several times the memory)"),
+            "How queries read the embedded store: disk (executors open the on-disk store: "
+            "least memory), memory (executors forked from an in-memory copy: several times "
+            "faster, a copy per busy executor) or shared (one engine process holds the "
+            "in-memory store and runs queries on threads: as fast as memory, one copy)"),
 )
 
 

@@ -17,15 +17,18 @@ request (default-graph-uri) names graphs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import functools
 import hashlib
+import itertools
 import json
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -291,6 +294,79 @@ def _load_memory(path: Path) -> ox.Store:
 
 # --- the pool of executor processes ---------------------------------------------------------
 
+class _EngineClient:
+    """The client side of a shared query engine (store_mode=shared, see ikmkg.engine).
+
+    The process that creates it (the owner: the gunicorn master, or a test) starts the first
+    engine; every process forked from it connects to the same socket. `replace` asks for a
+    successor when a query overran its limit (the engine is still running it on a thread);
+    `close`, in the owner only, stops the engine.
+    """
+
+    def __init__(self, store_dir: Path, query_timeout: float):
+        from ikmkg import engine
+
+        self.store_dir, self.grace = str(store_dir), query_timeout + 1.0
+        self.owner = os.getpid()
+        self.sock = str(engine.socket_dir() / f"{self.owner}-{next(_ENGINE_IDS)}.sock")
+        self._spawned: list[subprocess.Popen] = []
+        process = self._spawn(None)
+        deadline = time.monotonic() + engine.START_TIMEOUT
+        while engine.pid_of(self.sock) != process.pid:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise BackendUnavailable(f"the query engine for {store_dir} did not start")
+            time.sleep(0.02)
+
+    def _spawn(self, successor_of: int | None) -> subprocess.Popen:
+        from ikmkg import engine
+
+        self._spawned = [p for p in self._spawned if p.poll() is None]  # reap finished ones
+        process = engine.spawn(self.store_dir, self.sock, self.owner, self.grace, successor_of)
+        self._spawned.append(process)
+        return process
+
+    def connect(self) -> socket.socket:
+        """A new connection to the engine; when none answers, a successor is started and the
+        caller gets BackendUnavailable (a 503 with Retry-After) meanwhile."""
+        from ikmkg import engine
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.sock)
+        except OSError:
+            sock.close()
+            self.replace(engine.pid_of(self.sock))
+            raise BackendUnavailable("the query engine is restarting; try again shortly",
+                                     headers={"Retry-After": "2"}) from None
+        return sock
+
+    def replace(self, pid: int | None) -> None:
+        """Start a successor of the engine `pid` (a no-op if it has been replaced already)."""
+        from ikmkg import engine
+
+        if pid is not None and pid == engine.pid_of(self.sock):
+            self._spawn(pid)
+
+    def close(self) -> None:
+        from ikmkg import engine
+
+        if os.getpid() != self.owner:
+            return
+        pid = engine.pid_of(self.sock)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for path in (self.sock, self.sock + ".pid", self.sock + ".lock"):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+_ENGINE_IDS = itertools.count(1)
+
+
 class _Executor:
     """One executor process and the framed pipe to it.
 
@@ -300,10 +376,15 @@ class _Executor:
     """
 
     def __init__(self, db_path: str, memory: ox.Store | None = None,
-                 start_timeout: float = 60.0):
+                 start_timeout: float = 60.0, engine: _EngineClient | None = None):
         self.proc: subprocess.Popen | None = None
         self.pid = 0
-        if memory is not None:
+        self._sock: socket.socket | None = None
+        if engine is not None:
+            self._sock = engine.connect()
+            self._in = self._sock.makefile("wb", buffering=0)
+            self._fd = self._sock.fileno()
+        elif memory is not None:
             self._fork(memory)
         else:
             self.proc = subprocess.Popen(
@@ -321,11 +402,17 @@ class _Executor:
         except OSError:
             pass
         self._buffer = bytearray()
-        kind, payload = self.read_frame(time.monotonic() + start_timeout)
+        try:
+            kind, payload = self.read_frame(time.monotonic() + start_timeout)
+        except (EOFError, TimeoutError):
+            kind = payload = b""
         if kind != b"R":
             self.kill()
             raise BackendUnavailable("the query executor did not start")
-        self.sandboxed = json.loads(payload).get("sandboxed", False)
+        ready = json.loads(payload)
+        self.sandboxed = ready.get("sandboxed", False)
+        #: the pid of the shared engine serving this connection (store_mode=shared)
+        self.engine_pid: int | None = ready.get("engine")
 
     def _fork(self, memory: ox.Store) -> None:
         to_child, from_parent = os.pipe()[::-1]
@@ -373,6 +460,11 @@ class _Executor:
                 self._buffer += data
 
     def alive(self) -> bool:
+        if self._sock is not None:  # an idle engine connection never has anything to read
+            try:
+                return not select.select([self._fd], [], [], 0)[0]
+            except (OSError, ValueError):
+                return False
         if self.proc is not None:
             return self.proc.poll() is None
         try:
@@ -381,6 +473,10 @@ class _Executor:
             return False
 
     def kill(self) -> None:
+        if self._sock is not None:  # the engine's thread ends when it next writes to it
+            self._in.close()
+            self._sock.close()
+            return
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
@@ -401,8 +497,10 @@ class _Executor:
 class _Pool:
     """At most `size` executors at once; idle ones are kept for the next query."""
 
-    def __init__(self, db_path: str, size: int, wait: float, memory: ox.Store | None = None):
+    def __init__(self, db_path: str, size: int, wait: float, memory: ox.Store | None = None,
+                 engine: _EngineClient | None = None):
         self.db_path, self.size, self.wait, self.memory = db_path, size, wait, memory
+        self.engine = engine
         self._reset()
 
     def _reset(self) -> None:
@@ -421,19 +519,26 @@ class _Pool:
         try:
             with self._lock:
                 executor_ = self._idle.pop() if self._idle else None
-            if executor_ is None or not executor_.alive():
-                executor_ = _Executor(self.db_path, self.memory)
+            if executor_ is not None and not executor_.alive():
+                executor_.kill()
+                executor_ = None
+            if executor_ is None:
+                executor_ = _Executor(self.db_path, self.memory, engine=self.engine)
             return executor_
         except BaseException:
             self._slots.release()
             raise
 
-    def release(self, executor_: _Executor, healthy: bool) -> None:
+    def release(self, executor_: _Executor, healthy: bool, stuck: bool = False) -> None:
+        """Keep a healthy executor for the next query, else end it; `stuck`: it is still busy
+        with a query past its time limit (a shared engine is then replaced, see ikmkg.engine)."""
         if healthy and executor_.alive():
             with self._lock:
                 self._idle.append(executor_)
         else:
             executor_.kill()
+            if stuck and self.engine is not None:
+                self.engine.replace(executor_.engine_pid)
         self._slots.release()
 
     def close(self) -> None:
@@ -455,7 +560,7 @@ class _Run:
         try:
             return self.executor.read_frame(self.deadline)
         except TimeoutError:
-            self.finish(healthy=False)
+            self.finish(healthy=False, stuck=True)
             raise QueryTimeout(f"the query ran longer than its time limit of {self.timeout:g} s "
                                "and was stopped") from None
         except EOFError:
@@ -484,10 +589,10 @@ class _Run:
             if chunk is not None:
                 yield chunk
 
-    def finish(self, healthy: bool) -> None:
+    def finish(self, healthy: bool, stuck: bool = False) -> None:
         if not self._done:
             self._done = True
-            self.pool.release(self.executor, healthy)
+            self.pool.release(self.executor, healthy, stuck)
 
     def close(self) -> None:
         # Stopped before the end (client went away): the child is mid-answer, so it goes.
@@ -497,21 +602,27 @@ class _Run:
 class PooledStore(StoreBase):
     """The published store, queried through killable executor processes.
 
-    `in_memory=True` (what the server uses) loads the store folder's N-Quads dump into an
+    `in_memory=True` (store_mode=memory) loads the store folder's N-Quads dump into an
     in-memory pyoxigraph store of this process, once; executors are forked from the process
-    that queries and share those pages copy-on-write (several times faster than reading the
-    on-disk store, see bench/). Otherwise each executor is a fresh interpreter that opens the
-    on-disk store read-only.
+    that queries (several times faster than reading the on-disk store, see bench/, but each
+    busy executor ends up with its own copy). `shared=True` (store_mode=shared) starts one
+    engine process that holds the in-memory store and runs every query on a thread of its own
+    (ikmkg.engine): the speed of `memory` with one copy of the store. Otherwise each executor
+    is a fresh interpreter that opens the on-disk store read-only.
     """
 
     def __init__(self, path: Path, *, base_uri: str, version: str, query_timeout: float = 5.0,
-                 max_concurrent: int = 4, admission_wait: float = 1.0, in_memory: bool = False):
+                 max_concurrent: int = 4, admission_wait: float = 1.0, in_memory: bool = False,
+                 shared: bool = False):
         self.path = Path(path)
         self.base_uri = base_uri
         self._version = version
         self.query_timeout = query_timeout
         memory = _load_memory(self.path) if in_memory else None
-        self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait, memory)
+        self.mode = "shared" if shared else "memory" if in_memory else "disk"
+        self._engine = _EngineClient(self.path, query_timeout) if shared else None
+        self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait, memory,
+                           self._engine)
 
     @classmethod
     def open(cls, path: Path, **kwargs) -> PooledStore:
@@ -527,8 +638,11 @@ class PooledStore(StoreBase):
         return json.loads((self.path / READY).read_text())["quads"]
 
     def close(self) -> None:
-        """Stop the idle executors of this process."""
+        """Stop the idle executors of this process (and, in the process that started it, the
+        shared engine)."""
         self._pool.close()
+        if self._engine is not None:
+            self._engine.close()
 
     def warm(self) -> None:
         """Start one executor now, so that the first query does not wait for it."""
@@ -542,15 +656,23 @@ class PooledStore(StoreBase):
         request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
                                 union, max_results)
         request["stream"] = stream
-        executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
         deadline = time.monotonic() + timeout
-        run = _Run(self._pool, executor_, deadline, timeout)
-        try:
-            executor_.send(request)
-            first = run.first()
-        except BaseException:
-            run.finish(healthy=False)  # no-op when the run already ended
-            raise
+        # A shared engine being replaced closes its idle connections: one that closes between
+        # the pool's check and our request is retried once on a new connection.
+        for attempt in range(2 if self._engine is not None else 1):
+            executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
+            run = _Run(self._pool, executor_, deadline, timeout)
+            try:
+                executor_.send(request)
+                first = run.first()
+                break
+            except (BackendUnavailable, OSError):
+                run.finish(healthy=False)
+                if attempt or self._engine is None:
+                    raise
+            except BaseException:
+                run.finish(healthy=False)  # no-op when the run already ended
+                raise
         if not stream:
             body = b"".join(run.chunks(first))
             return QueryResult(run.header["kind"], result_format, run.header["capped"], [body],
@@ -605,4 +727,5 @@ def open_published(settings,
             path = Path(pool.submit(_build_in_child, load_validated, str(cache_dir)).result())
     return PooledStore.open(path, query_timeout=settings.query_timeout,
                             max_concurrent=settings.max_concurrent_queries,
-                            in_memory=settings.store_mode == "memory")
+                            in_memory=settings.store_mode == "memory",
+                            shared=settings.store_mode == "shared")

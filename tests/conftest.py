@@ -65,6 +65,21 @@ def pooled_store(tmp_path_factory):
     store.close()
 
 
+@pytest.fixture(scope="session", params=["disk", "shared"])
+def server_store(request, pooled_store):
+    """The server's store in each mode that keeps queries stoppable: executors reading the
+    on-disk store (`pooled_store`, the default) and one shared engine process holding the store
+    in memory, queries on its threads, replaced when one overruns (store_mode=shared)."""
+    if request.param == "disk":
+        yield pooled_store
+        return
+    from ikmkg.store import PooledStore
+
+    store = PooledStore.open(pooled_store.path, query_timeout=1.5, shared=True)
+    yield store
+    store.close()
+
+
 @pytest.fixture(scope="session", params=["embedded", "oxigraph", "virtuoso"])
 def backend(request, tmp_path_factory):
     """SPARQL_PROJECT on each store backend (tests/backends.py): the embedded on-disk store, and

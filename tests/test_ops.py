@@ -7,9 +7,9 @@ import logging
 import re
 
 import pytest
+from conftest import make_app
 
 import ikmkg
-from conftest import make_app
 from ikmkg.settings import SETTINGS
 from ikmkg.web import ops
 

@@ -1,7 +1,9 @@
 """The SPARQL endpoint: protocol, formats, negotiation, named queries and every safety case.
 
-The app runs on the server's store (`pooled_store`: on disk, queries in killable executor
-processes) over the small synthetic project in tests/data/sparql (30 provinces, 300 regencies).
+The app runs on the server's store in each of its stoppable modes (`server_store`: queries in
+killable executor processes reading the on-disk store, or on threads of a shared engine process
+that is replaced when a query overruns) over the small synthetic project in tests/data/sparql
+(30 provinces, 300 regencies).
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ SRJ, SRX = "application/sparql-results+json", "application/sparql-results+xml"
 
 
 @pytest.fixture(scope="module")
-def app(pooled_store):
-    application = make_app(pooled_store, project_dir="tests/data/sparql", max_results=MAX,
+def app(server_store):
+    application = make_app(server_store, project_dir="tests/data/sparql", max_results=MAX,
                            query_timeout=1.5, max_request_bytes=20_000)
     application.config["TESTING"] = True
     return application
@@ -408,15 +410,15 @@ def test_no_connection_is_ever_made(client, listener, template, why):
     assert connections == []
 
 
-def test_executor_sandbox_blocks_service_even_past_the_checks(pooled_store, listener):
+def test_executor_sandbox_blocks_service_even_past_the_checks(server_store, listener):
     """Defence in depth: the store itself, asked directly, cannot reach the network."""
     url, connections = listener
-    pooled_store.warm()
-    executor_ = pooled_store._pool._idle[0]
+    server_store.warm()
+    executor_ = server_store._pool._idle[0]
     if not executor_.sandboxed:
         pytest.skip("this kernel does not allow unprivileged network namespaces")
     with pytest.raises(Exception):  # noqa: B017 - any error: the point is no connection
-        pooled_store.query(f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        server_store.query(f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
                            result_format="srj")
     assert connections == []
 
@@ -474,8 +476,8 @@ def test_request_timeout_lowers_but_never_raises_the_limit(client):
                       ).status_code == 400
 
 
-def test_a_flooding_client_gets_429_and_others_still_get_answers(pooled_store):
-    app = make_app(pooled_store, max_concurrent_queries=4, query_timeout=1.0)
+def test_a_flooding_client_gets_429_and_others_still_get_answers(server_store):
+    app = make_app(server_store, max_concurrent_queries=4, query_timeout=1.0)
 
     def run(query: str, remote: str):
         return app.test_client().get("/sparql", query_string={"query": query},
@@ -492,11 +494,11 @@ def test_a_flooding_client_gets_429_and_others_still_get_answers(pooled_store):
     assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
 
 
-def test_all_slots_busy_gives_429_with_retry_after(pooled_store):
+def test_all_slots_busy_gives_429_with_retry_after(server_store):
     from ikmkg.store import PooledStore
 
-    small = PooledStore.open(pooled_store.path, query_timeout=1.5, max_concurrent=1,
-                             admission_wait=0.2)
+    small = PooledStore.open(server_store.path, query_timeout=1.5, max_concurrent=1,
+                             admission_wait=0.2, shared=server_store.mode == "shared")
     try:
         app = make_app(small, max_concurrent_queries=4, query_timeout=1.5)
         with ThreadPoolExecutor(2) as pool:

@@ -27,16 +27,20 @@ def sparql_kg():
     return kg_module.load(Settings(project_dir=str(SPARQL_PROJECT)))
 
 
-@pytest.fixture(scope="module", params=["embedded", "pooled", "pooled-in-memory"])
+@pytest.fixture(scope="module", params=["embedded", "pooled", "pooled-in-memory",
+                                        "pooled-shared"])
 def any_store(request, sparql_kg, pooled_store):
     """Every backend: in-process; executors reading the on-disk store (the server's default);
-    executors forked from an in-memory copy (store_mode=memory)."""
+    executors forked from an in-memory copy (store_mode=memory); one shared engine process
+    (store_mode=shared)."""
     if request.param == "embedded":
         yield EmbeddedStore(sparql_kg)
     elif request.param == "pooled":
         yield pooled_store
     else:
-        store = PooledStore.open(pooled_store.path, query_timeout=1.5, in_memory=True)
+        store = PooledStore.open(pooled_store.path, query_timeout=1.5,
+                                 in_memory=request.param == "pooled-in-memory",
+                                 shared=request.param == "pooled-shared")
         yield store
         store.close()
 
@@ -99,6 +103,100 @@ def test_pooled_timeout_kills_and_recovers(pooled_store, in_memory):
     assert time.monotonic() - started < 1.5
     assert store.ask("ASK { ?s ?p ?o }")
     store.close()
+
+
+def _state(pid: int) -> str:
+    """The process state letter of `pid` ("gone" when it does not exist; "Z": exited)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_shared_engine_replaces_itself_when_a_query_overruns(pooled_store):
+    """The runaway gets its timeout at the limit; a cheap query sent at the same time is
+    answered; a successor takes over; the old engine (and the runaway with it) is gone within
+    the grace period; the store serves normally afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ikmkg import engine
+
+    store = PooledStore.open(pooled_store.path, query_timeout=1.0, shared=True)
+    try:
+        first = engine.pid_of(store._engine.sock)
+        assert _state(first) not in ("gone", "Z")
+        runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+        def timed(call):
+            started = time.monotonic()
+            try:
+                return call(), time.monotonic() - started
+            except QueryTimeout as exc:
+                return exc, time.monotonic() - started
+
+        with ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(timed, lambda: store.query(runaway, result_format="srj"))
+            time.sleep(0.2)
+            cheap = pool.submit(timed, lambda: store.ask("ASK { ?s ?p ?o }"))
+            (cheap_answer, cheap_took), (slow_answer, slow_took) = cheap.result(), slow.result()
+        assert cheap_answer is True and cheap_took < 0.5
+        assert isinstance(slow_answer, QueryTimeout) and 0.9 < slow_took < 1.5
+        assert _wait_for(lambda: engine.pid_of(store._engine.sock) not in (None, first), 10)
+        # grace = the time limit + 1 s; then the old process, runaway and all, has exited
+        assert _wait_for(lambda: _state(first) in ("gone", "Z"), 4)
+        assert store.ask("ASK { ?s ?p ?o }")
+        assert store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"].value == 1004
+    finally:
+        store.close()
+
+
+def test_shared_engine_that_dies_is_restarted(pooled_store):
+    """A killed engine: the next query is a 503 with Retry-After while a successor starts;
+    then queries are answered again."""
+    import os
+    import signal
+
+    from ikmkg import engine
+    from ikmkg.errors import BackendUnavailable
+
+    store = PooledStore.open(pooled_store.path, query_timeout=1.0, shared=True)
+    try:
+        assert store.ask("ASK { ?s ?p ?o }")
+        first = engine.pid_of(store._engine.sock)
+        os.kill(first, signal.SIGKILL)
+        assert _wait_for(lambda: _state(first) in ("gone", "Z"), 2)
+        with pytest.raises(BackendUnavailable) as caught:
+            store.ask("ASK { ?s ?p ?o }")
+        assert caught.value.status == 503 and caught.value.headers["Retry-After"]
+        assert _wait_for(lambda: engine.pid_of(store._engine.sock) not in (None, first), 10)
+        assert store.ask("ASK { ?s ?p ?o }")
+    finally:
+        store.close()
+
+
+def test_shared_engine_ends_with_its_owner(pooled_store, tmp_path):
+    """The engine outlives no server: when the process that started it is gone, it exits."""
+    import subprocess
+    import sys
+
+    script = (f"from ikmkg.store import PooledStore\n"
+              f"s = PooledStore.open({str(pooled_store.path)!r}, shared=True)\n"
+              f"from ikmkg import engine\n"
+              f"print(engine.pid_of(s._engine.sock), flush=True)\n"
+              f"import os; os._exit(0)  # no close(): the owner just disappears\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    pid = int(out.split()[0])
+    assert _wait_for(lambda: _state(pid) in ("gone", "Z"), 5)
 
 
 def test_store_is_built_once_per_content_and_base(tmp_path):
