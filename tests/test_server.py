@@ -23,25 +23,44 @@ CHEAP = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> "
          "SELECT (COUNT(?p) AS ?n) WHERE { ?p a ikm:Province }")
 
 
+#: server url -> (gunicorn master pid, store mode)
+MASTERS: dict[str, tuple[int, str]] = {}
+
+
+def engines_of(master: int) -> list[int]:
+    """The pids of the running shared-engine processes owned by the server `master`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if b"ikmkg.engine" in args and str(master).encode() in args and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def spawn(project: Path, cache: Path, port: int) -> subprocess.Popen:
+def spawn(project: Path, cache: Path, port: int, store_mode: str = "disk") -> subprocess.Popen:
     env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "1.5",
-           "PYTHONPATH": str(ROOT)}
+           "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "2", "--project-dir", str(project)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["disk", "shared"])
+def server(request, tmp_path_factory):
+    """The server in the default store mode and with the shared engine (store_mode=shared)."""
     port = free_port()
-    process = spawn(SPARQL_PROJECT, tmp_path_factory.mktemp("cache"), port)
+    process = spawn(SPARQL_PROJECT, tmp_path_factory.mktemp("cache"), port, request.param)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -53,6 +72,7 @@ def server(tmp_path_factory):
                 process.kill()
                 pytest.fail("the server did not start: " + process.communicate()[1][-2000:])
             time.sleep(0.2)
+    MASTERS[url] = (process.pid, request.param)
     yield url
     process.terminate()
     try:
@@ -60,6 +80,10 @@ def server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    deadline = time.monotonic() + 5  # no engine outlives its server
+    while engines_of(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert engines_of(process.pid) == []
 
 
 def test_serves_queries_over_http(server):
@@ -109,6 +133,12 @@ def test_runaway_query_under_load(server):
     assert all(status == 200 for status, _ in cheap_results)
     assert sorted(t for _, t in cheap_results)[len(cheap_results) // 2] < 0.5
     assert timed(CHEAP)[0] == 200  # and serves normally afterwards
+    master, mode = MASTERS[server]
+    if mode == "shared":  # the engine that ran the runaways was replaced and has exited
+        deadline = time.monotonic() + 10
+        while len(engines_of(master)) != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(engines_of(master)) == 1
 
 
 def test_refuses_to_start_on_invalid_data(tmp_path):
