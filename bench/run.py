@@ -97,9 +97,9 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float) -> float:
 
 
 def start_ikmkg(project: Path, cache: Path, port: int,
-                workers: int) -> tuple[subprocess.Popen, float]:
+                workers: int, store_mode: str = "disk") -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "120",
-           "PYTHONPATH": str(ROOT)}
+           "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -254,6 +254,8 @@ def main() -> None:
                         help="timed runs per query (rdflib-endpoint, after one warm-up)")
     parser.add_argument("--skip-rdflib", action="store_true", help="skip rdflib-endpoint")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--store-mode", choices=["disk", "memory", "shared"], default="disk",
+                        help="the server's store_mode (see the README's settings)")
     parser.add_argument("--keep-cache", action="store_true",
                         help="reuse the store cached in WORKDIR/cache (no cold start measured)")
     args = parser.parse_args()
@@ -268,10 +270,10 @@ def main() -> None:
 
     port = free_port()
     if not args.keep_cache:
-        process, cold = start_ikmkg(project, cache, port, args.workers)
+        process, cold = start_ikmkg(project, cache, port, args.workers, args.store_mode)
         stop(process)
         print(f"ikmkg start-up, cold (load + validate + build store): {cold:.1f} s")
-    process, warm = start_ikmkg(project, cache, port, args.workers)
+    process, warm = start_ikmkg(project, cache, port, args.workers, args.store_mode)
     print(f"ikmkg start-up, warm (store cached by content hash, loaded into memory): "
           f"{warm:.1f} s")
 
@@ -309,7 +311,8 @@ def main() -> None:
         finally:
             stop(rproc)
 
-    print(f"\n{args.triples:,} triples, {args.workers} workers, median of {args.repeat} runs")
+    print(f"\n{args.triples:,} triples, {args.workers} workers, store_mode={args.store_mode}, "
+          f"median of {args.repeat} runs")
     header = f"{'query':<16} {'HTTP ms':>9} {'in-proc ms':>10} {'HTTP/in-proc':>12} " \
              f"{'limit ms':>9} {'ok':>3}"
     if rdflib:
