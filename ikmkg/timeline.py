@@ -41,6 +41,7 @@ PLOT_LEFT = LABEL_WIDTH + 20
 PLOT_RIGHT = WIDTH - 20
 ROW = 26
 AXIS = 30
+NOTE_WIDTH = 230  # room kept for the note beside a mark before it goes to the mark's left
 
 PERIODS_QUERY = """SELECT ?thing ?property ?period ?begin ?end WHERE {
   GRAPH <%(data)s> { ?thing ?property ?period .
@@ -103,6 +104,8 @@ class Item:
     x: float = 0.0
     width: float = 0.0
     y: float = 0.0
+    note_x: float = 0.0  # where "property: value" is written beside the mark
+    note_anchor: str = "start"
 
     @property
     def title(self) -> str:
@@ -180,6 +183,10 @@ def timeline(store: Store, *, lang: str, href: Callable[[str], str | None]) -> T
             item.x = round(PLOT_LEFT + (item.start - first) * scale, 2)
             item.width = round(max((item.end - item.start) * scale, 4.0), 2)
             item.y = AXIS + n * ROW
+            if item.x + item.width + NOTE_WIDTH <= PLOT_RIGHT:
+                item.note_x, item.note_anchor = round(item.x + item.width + 6, 2), "start"
+            else:
+                item.note_x, item.note_anchor = round(item.x - 6, 2), "end"
         section.height = AXIS + len(section.items) * ROW + 6
     step = next(s for s in (1, 2, 5, 10, 20, 50) if (last - first) / s <= 16)
     ticks = [Tick(year, round(PLOT_LEFT + (year - first) * scale, 2))
