@@ -91,16 +91,14 @@ def provinces(store: Store) -> dict[str, Province]:
 
 
 #: The engagements of provinces in phases (the query is shown on the map page).
-ENGAGEMENTS_QUERY = """SELECT ?province ?phase ?engagement ?begin WHERE {
+ENGAGEMENTS_QUERY = """SELECT ?province ?phase ?engagement WHERE {
   ?engagement a ikm:ProvinceEngagement ; ikm:province ?province ; ikm:phase ?phase .
-  OPTIONAL { ?phase ikm:period/time:hasBeginning ?start .
-             ?start time:inXSDgYear|time:inXSDgYearMonth|time:inXSDDate ?begin }
 }
 ORDER BY ?province ?phase"""
 
 
 def engagements(store: Store) -> list[dict]:
-    """Rows (province, phase, engagement, begin of the phase's period if stated)."""
+    """Rows (province, phase, engagement) of every province engagement."""
     return store.select(sparql_prologue(store.base_uri) + ENGAGEMENTS_QUERY)
 
 

@@ -58,7 +58,9 @@ VALUES_QUERY = """SELECT ?thing ?property ?value WHERE {
 }"""
 
 FROM_ARTICLE_QUERY = """SELECT DISTINCT ?thing WHERE {
-  ?article a ikm:NewsArticle . ?thing (dcterms:isPartOf|prov:hadPrimarySource)? ?article
+  { ?thing a ikm:NewsArticle }
+  UNION { ?thing dcterms:isPartOf ?article . ?article a ikm:NewsArticle }
+  UNION { ?thing prov:hadPrimarySource ?article . ?article a ikm:NewsArticle }
 }"""
 
 UNDATED_PHASES_QUERY = """SELECT ?phase WHERE {

@@ -5,6 +5,7 @@ chart and map of results, escaping, and the map in a real browser (headless Chro
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -55,6 +56,8 @@ def test_build_tool_output_is_reproducible(tmp_path):
     assert outputs[0] == outputs[1]
     asset = json.loads(outputs[0])
     assert next(iter(asset)) == "provenance"
+    assert asset["provenance"]["source_file_sha256"] == hashlib.sha256(
+        FIXTURE.read_bytes()).hexdigest()
     # Matched by adm1_code: Lampung and Maluku Utara share HASC ID.LA in the source.
     assert [p["iso_3166_2"] for p in asset["provinces"]] == ["ID-AC", "ID-LA", "ID-MU"]
     assert {p["ne_name"] for p in asset["provinces"]} == {"Aceh", "Lampung", "Maluku Utara"}
@@ -102,6 +105,7 @@ def test_shipped_asset_is_small_and_says_where_it_comes_from():
         "packaged_by"]
     assert "Public domain" in provenance["source_license"]
     assert "MIT" in provenance["packaged_by_license"]
+    assert re.fullmatch(r"[0-9a-f]{64}", provenance["source_file_sha256"])
     limitations = " ".join(provenance["limitations"])
     for name in ("Kalimantan Utara", "Papua Selatan", "Papua Tengah", "Papua Pegunungan",
                  "Papua Barat Daya", "ID.LA", "minor island"):

@@ -26,6 +26,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
@@ -224,7 +225,8 @@ def svg_path(rings: list[list[tuple[float, float]]]) -> str:
 
 # --- build -----------------------------------------------------------------------------------
 
-def build(collection: dict, *, tolerance: float, min_area: float) -> dict:
+def build(collection: dict, *, tolerance: float, min_area: float,
+          source_sha256: str | None = None) -> dict:
     """The map asset for a Natural Earth Admin-1 FeatureCollection of Indonesia.
 
     Args:
@@ -232,6 +234,7 @@ def build(collection: dict, *, tolerance: float, min_area: float) -> dict:
         tolerance: Douglas-Peucker tolerance, in viewBox units (1000 = the map's width).
         min_area: rings smaller than this (viewBox units squared) are dropped, except each
             province's largest ring.
+        source_sha256: the SHA-256 of the input file, recorded in the provenance header.
 
     Returns:
         The JSON-serialisable asset.
@@ -286,6 +289,7 @@ def build(collection: dict, *, tolerance: float, min_area: float) -> dict:
     return {
         "provenance": {
             **PROVENANCE,
+            "source_file_sha256": source_sha256,
             "simplification": {
                 "method": "Douglas-Peucker per ring after projection; rings under the minimum "
                           "area dropped (each province keeps its largest ring); coordinates "
@@ -327,8 +331,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="drop rings smaller than this many square viewBox units")
     args = parser.parse_args(argv)
     try:
-        collection = json.loads(args.source.read_text(encoding="utf-8"))
-        text = dumps(build(collection, tolerance=args.tolerance, min_area=args.min_area))
+        raw = args.source.read_bytes()
+        collection = json.loads(raw.decode("utf-8"))
+        text = dumps(build(collection, tolerance=args.tolerance, min_area=args.min_area,
+                           source_sha256=hashlib.sha256(raw).hexdigest()))
     except (OSError, ValueError, KeyError) as exc:
         print(f"build_map_data: {exc}", file=sys.stderr)
         return 2
