@@ -313,6 +313,31 @@ def test_chart_escapes_a_hostile_label(client, store):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in soup_text
 
 
+def test_map_escapes_a_hostile_province_label():
+    """On the fixture project (tests/data/pages): a province labelled with markup is listed,
+    escaped, as having no shape; the province with an ISO code is drawn in its phase's colour."""
+    from conftest import make_app
+
+    from ikmkg import kg as kg_module
+    from ikmkg.settings import Settings
+    from ikmkg.store import EmbeddedStore
+
+    project = TEST_DATA_DIR / "pages"
+    store = EmbeddedStore(kg_module.load(Settings(project_dir=str(project))))
+    app = make_app(store, project_dir=str(project))
+    html = app.test_client().get("/map").data.decode()
+    assert "<script>alert('x')" not in html and "<b>jahat</b>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
+    soup = BeautifulSoup(html, "html.parser")
+    links = _svg_provinces(soup)
+    assert set(links) == {store.base_uri + "id/province/jawa-timur"}
+    (a,) = links.values()
+    assert a.find("path")["fill"] == geo.PHASE_COLOURS[0]
+    rows = {tr["data-province"]: tr for tr in soup.select("table.map-list tbody tr")}
+    hostile = rows[store.base_uri + "id/province/hostile"]
+    assert hostile.find("a").text == "<script>alert('x')</script> & \"quotes\""
+
+
 # --- in a real browser -----------------------------------------------------------------------
 
 from test_browser import browser, server  # noqa: F401  (module-scoped fixtures)
