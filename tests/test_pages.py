@@ -560,3 +560,18 @@ def test_list_pages_are_paged(fixture_app, monkeypatch):
     assert DOC + "?lang=en" in second.hrefs
     assert "/list/province?lang=en&page=2" in first.hrefs
     assert "/list/province?lang=en&page=1" in second.hrefs
+
+
+@pytest.mark.parametrize("path,current", [
+    ("/", "/"), ("/map", "/map"), ("/timeline", "/timeline"), ("/sparql", "/sparql"),
+    ("/dumps/", "/dumps/"), ("/ontology", "/ontology"), (DOC, None),
+])
+def test_navigation_marks_the_current_page(web, path, current):
+    """Exactly the nav link of the section a page belongs to carries aria-current="page"."""
+    from bs4 import BeautifulSoup
+
+    response = web.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == 200, path
+    nav = BeautifulSoup(response.data, "html.parser").select_one("header.site nav")
+    marked = [a["href"] for a in nav.select('a[aria-current="page"]')]
+    assert marked == ([] if current is None else [current])
