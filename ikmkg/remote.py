@@ -4,14 +4,39 @@
 stateless ikmkg instances can serve one shared database (`ikmkg serve --store URL`).
 `load` writes a validated graph into such a store (`ikmkg load --store URL`).
 
-How the dataset is kept the same as on the embedded store: the three published graphs keep their
-IRIs (`ikmkg.kg.graph_iri`), and, unless the query names its own dataset with FROM / FROM NAMED,
-every query is sent with `default-graph-uri` and `named-graph-uri` listing exactly those three
-graphs. That gives "the default graph is the union of the named graphs" on every store without
-relying on a store-specific switch: Virtuoso's own default graph is the union of *all* its graphs
-(including its system graphs), and Oxigraph's `union-default-graph` would also show the
-bookkeeping graph below. A fourth graph, `<urn:ikmkg:meta:BASE>`, holds the version (the content
-hash of the source files) written by `load`; it is never part of a query's dataset.
+Versions and the switch (issue #6). `load` never writes into graphs that readers query: each
+load puts the three graphs under versioned names, `{base}graph/{name}/v/{key}` (`key` = the
+first 16 hex digits of the content hash and a random suffix), and then publishes them with one
+SPARQL Update that only *adds* one small record to the bookkeeping graph `<urn:ikmkg:meta:BASE>`:
+`<urn:ikmkg:version:KEY>` with its sequence number, content hash, time and size. The current
+version is the complete record with the highest sequence number. Readers resolve it first
+(`RemoteStore.published()`, one small query, cached for `version_ttl` seconds) and then query
+only that version's graphs, so one query sees one version, whatever the store's isolation:
+Virtuoso commits each operation of an update request on its own and lets readers see the steps
+of a multi-step switch (MOVE/DROP), but an insert-only record is either there or not. Nothing is
+shared between ikmkg instances but the store: every instance resolves the pointer itself, and
+all of them serve the new version at most `version_ttl` seconds after the switch. A replaced
+version stays readable for `load`'s `grace` period (longer than any instance's `version_ttl`
+plus a query's time limit) and is dropped by the first load after it; so a store holds the
+current version, the previous one, and the one being loaded.
+
+How the dataset is kept the same as on the embedded store: users, and ikmkg's own pages, VoID
+counts and dumps, name the graphs by their public IRIs (`ikmkg.kg.graph_iri`); the stored names
+never show. Unless the query names its own dataset with FROM / FROM NAMED, every query is sent
+with `default-graph-uri` and `named-graph-uri` listing exactly the current version's three
+graphs, so the default graph is their union on every store without a store-specific switch
+(Virtuoso's own default graph is the union of *all* its graphs, system graphs included;
+Oxigraph's `union-default-graph` would also show the bookkeeping graph). Every mention of a
+public graph IRI in the query (FROM, FROM NAMED, GRAPH <g>, VALUES, comparisons; as an IRI, a
+relative IRI under BASE or a prefixed name) and in `default-graph-uri`/`named-graph-uri` is
+rewritten to the stored name before the query is sent (`rename_graphs`, on the token stream),
+and every stored name in the results (`GRAPH ?g` bindings, and their `STR()`) is turned back
+into the public one. The mapping is one-to-one because the graphs' IRIs name graphs only (the
+data states nothing about them). What a query computes from a graph name's *string* inside
+the query (`STRENDS(STR(?g), "/data")`) sees the stored name: the one difference left. A store
+filled by other means, with the graphs under their public names and no version record, is
+queried under those names (and its version is then `load`'s older single identifier, or a
+hash of the store's URL).
 
 Safety: every query is checked by `ikmkg.sparql.check_query` (updates, SERVICE, LOAD and FROM
 outside the published graphs are refused) plus the extensions of common stores that could reach
@@ -44,7 +69,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import pyoxigraph as ox
 import urllib3
@@ -71,11 +96,90 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 FORBIDDEN_NAMESPACES = ("http://www.openlinksw.com/schemas/bif#",
                         "http://www.openlinksw.com/schemas/sql#")
 FORBIDDEN_PREFIXES = {"bif", "sql"}  # predefined (undeclared) in Virtuoso
+#: Subject prefix of the version records in the bookkeeping graph (`urn:ikmkg:version:KEY`).
+VERSION_PREFIX = "urn:ikmkg:version:"
+#: Predicate of a version record: its sequence number (the highest complete record is current).
+SEQUENCE = "urn:ikmkg:sequence"
+#: Seconds a replaced version stays in the store for instances still reading it (see `load`).
+GRACE_SECONDS = 300.0
 
 
 def meta_graph(base_uri: str) -> str:
-    """IRI of the bookkeeping graph `load` writes (version, time, size); never queried by users."""
+    """IRI of the bookkeeping graph `load` writes (version records); never queried by users."""
     return f"urn:ikmkg:meta:{base_uri}"
+
+
+def version_graph(base_uri: str, name: str, key: str) -> str:
+    """Where version `key` of the published graph `name` (ontology, shapes, data) is stored."""
+    return f"{graph_iri(base_uri, name)}/v/{key}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """The version readers query: its identity and where its graphs are stored.
+
+    Attributes:
+        version: the content hash `load` recorded (ETags build on it), or `unversioned-...`
+            for a store no `load` has written.
+        key: the version's key in the stored graph names; None when the graphs are stored
+            under their public names (a store filled by other means, or by an older ikmkg).
+        stored: public graph IRI -> stored graph IRI, for the three published graphs.
+        recorded: whether `load` recorded this version.
+    """
+
+    version: str
+    key: str | None
+    stored: dict[str, str]
+    recorded: bool = True
+
+    @property
+    def public(self) -> dict[str, str]:
+        """Stored graph IRI -> public graph IRI (empty when they are the same)."""
+        return {s: p for p, s in self.stored.items() if s != p}
+
+    def query_text(self, text: str) -> str:
+        """`text` with the public graph IRIs it mentions rewritten to the stored ones."""
+        return rename_graphs(text, {p: s for p, s in self.stored.items() if s != p})
+
+
+def rename_graphs(text: str, names: dict[str, str]) -> str:
+    """The query `text` with each mention of a graph in `names` replaced by `<names[iri]>`.
+
+    Mentions are found on the token stream (`ikmkg.sparql.tokenize`): IRIs, relative IRIs under
+    BASE and prefixed names that resolve to a key of `names`, wherever they stand (FROM, GRAPH,
+    VALUES, FILTER); strings and comments are never touched. The IRIs of PREFIX and BASE
+    declarations are left alone, so other names built on them keep their meaning. A text with
+    \\u escapes is read, and when renamed sent, as a parser reads it (SPARQL 1.1 §19.2: the
+    escapes are replaced before parsing). Returns `text` itself when nothing is renamed.
+    """
+    if not names:
+        return text
+    source = sparql._unescape(text)
+    tokens = sparql.tokenize(source)
+    prefixes: dict[str, str] = {}
+    base = ""
+    declaration: set[int] = set()
+    edits: list[tuple[int, int, str]] = []
+    for i, token in enumerate(tokens):
+        word = token.text.upper() if token.kind == "word" else None
+        if word == "BASE" and i + 1 < len(tokens) and tokens[i + 1].kind == "iri":
+            base = urljoin(base, tokens[i + 1].text[1:-1])
+            declaration.add(i + 1)
+        elif (word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 1].kind == "pname"
+              and tokens[i + 2].kind == "iri"):
+            prefixes[tokens[i + 1].text[:-1]] = urljoin(base, tokens[i + 2].text[1:-1])
+            declaration.update((i + 1, i + 2))
+        elif i not in declaration and token.kind in ("iri", "pname"):
+            iri = sparql._resolve(token, prefixes, base)
+            if iri in names:
+                edits.append((token.start, token.start + len(token.text), f"<{names[iri]}>"))
+    if not edits:
+        return text
+    parts, at = [], 0
+    for start, end, replacement in edits:
+        parts += [source[at:start], replacement]
+        at = end
+    return "".join(parts) + source[at:]
 
 
 # --- safety checks specific to remote stores ---------------------------------------------------
@@ -131,8 +235,13 @@ _VIRTUOSO_STATE = re.compile(r"^Virtuoso (\w{5}) Error")
 
 # --- normalising what the store returns --------------------------------------------------------
 
-def _normalise_json(body: bytes, form: str | None) -> bytes:
-    """SPARQL JSON results as pyoxigraph reads them (Virtuoso writes an older dialect)."""
+def _plain_string(term: dict) -> bool:
+    return "xml:lang" not in term and term.get("datatype", XSD + "string") == XSD + "string"
+
+
+def _normalise_json(body: bytes, form: str | None, rename: dict[str, str] | None = None) -> bytes:
+    """SPARQL JSON results as pyoxigraph reads them (Virtuoso writes an older dialect), with
+    the stored graph names in `rename` (and their plain string forms) shown as its values."""
     data = json.loads(body)
     if "boolean" in data:
         return body
@@ -149,15 +258,20 @@ def _normalise_json(body: bytes, form: str | None) -> bytes:
                 term["type"] = "literal"
             elif term.get("type") == "bnode":
                 term["value"] = labels.setdefault(term["value"], f"b{len(labels)}")
+            if rename and term.get("value") in rename and (
+                    term.get("type") == "uri" or term.get("type") == "literal"
+                    and _plain_string(term)):
+                term["value"] = rename[term["value"]]
     return json.dumps({"head": {"vars": head_vars}, "results": {"bindings": rows}}).encode()
 
 
 def _serialise_solutions(body: bytes, form: str | None, result_format: str,
-                         max_results: int) -> tuple[bytes, str, bool]:
+                         max_results: int, rename: dict[str, str] | None = None,
+                         ) -> tuple[bytes, str, bool]:
     """(bytes in `result_format`, kind, capped) from the store's SPARQL JSON."""
     if result_format not in RESULT_FORMATS:
         raise QueryError(f"a {form or 'SELECT'} query has no {result_format} serialisation")
-    results = ox.parse_query_results(_normalise_json(body, form),
+    results = ox.parse_query_results(_normalise_json(body, form, rename),
                                      format=ox.QueryResultsFormat.JSON)
     if isinstance(results, ox.QueryBoolean):
         return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False
@@ -176,8 +290,18 @@ def _serialise_solutions(body: bytes, form: str | None, result_format: str,
     return tsv, "solutions", capped
 
 
-def _serialise_graph(body: bytes, result_format: str, max_results: int,
-                     base_uri: str) -> tuple[bytes, str, bool]:
+def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
+             rename: dict[str, str]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, ox.NamedNode) and term.value in rename:
+        return ox.NamedNode(rename[term.value])
+    if (isinstance(term, ox.Literal) and term.value in rename and term.language is None
+            and term.datatype.value == XSD + "string"):
+        return ox.Literal(rename[term.value])
+    return term
+
+
+def _serialise_graph(body: bytes, result_format: str, max_results: int, base_uri: str,
+                     rename: dict[str, str] | None = None) -> tuple[bytes, str, bool]:
     if result_format not in RDF_FORMATS:
         raise QueryError(f"a CONSTRUCT or DESCRIBE query has no {result_format} serialisation")
     triples: Iterable[ox.Triple] = ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
@@ -186,7 +310,11 @@ def _serialise_graph(body: bytes, result_format: str, max_results: int,
         triples = list(itertools.islice(triples, max_results + 1))
         capped = len(triples) > max_results
         triples = triples[:max_results]
-    if result_format == "nt" and not capped:
+    renamed = bool(rename) and any(name.encode() in body for name in rename)
+    if renamed:
+        triples = [ox.Triple(_renamed(t.subject, rename), t.predicate, _renamed(t.object, rename))
+                   for t in triples]
+    if result_format == "nt" and not capped and not renamed:
         return body, "graph", False
     data = ox.serialize(list(triples), format=RDF_FORMATS[result_format],
                         prefixes=prefixes(base_uri))
@@ -218,8 +346,9 @@ class RemoteStore(StoreBase):
         retries: further attempts after a connection error, with exponential backoff from
             `backoff` seconds.
         retry_after: seconds a client is told to wait (`Retry-After`) when the store is down.
-        version_ttl: seconds the graph version is cached before it is asked again (how long
-            an instance may serve the previous version after a `load`).
+        version_ttl: seconds the current version (`published()`) is cached before it is
+            resolved again: how long an instance may serve the previous version after a `load`
+            (keep it well below `load`'s grace period).
     """
 
     def __init__(self, url: str, *, base_uri: str, query_timeout: float = 5.0,
@@ -238,7 +367,7 @@ class RemoteStore(StoreBase):
         self.pool_size = pool_size
         self._pid = -1
         self._pool: urllib3.PoolManager | None = None
-        self._version: tuple[str, float] | None = None
+        self._published: tuple[Published, float] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -257,20 +386,39 @@ class RemoteStore(StoreBase):
 
     @property
     def version(self) -> str:
-        """The content hash `load` recorded, cached for `version_ttl` seconds."""
-        cached = self._version
+        """The content hash `load` recorded for the current version (see `published`)."""
+        return self.published().version
+
+    def published(self) -> Published:
+        """The version readers query now, resolved from the store at most every `version_ttl`
+        seconds (one small query; every instance resolves it on its own)."""
+        cached = self._published
         now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
+        current = self._resolve()
+        self._published = (current, now + self.version_ttl)
+        return current
+
+    def _resolve(self) -> Published:
         meta = meta_graph(self.base_uri)
+        public = list(self.graph_iris.items())
+        rows = self._select(
+            f"SELECT ?v ?id WHERE {{ GRAPH <{meta}> {{ ?v <{DCT}isVersionOf> <{meta}> ; "
+            f"<{SEQUENCE}> ?n ; <{DCT}identifier> ?id }} }} ORDER BY DESC(?n) DESC(STR(?v)) "
+            "LIMIT 1", dataset=False)
+        if rows and str(rows[0]["v"]).startswith(VERSION_PREFIX):
+            key = str(rows[0]["v"])[len(VERSION_PREFIX):]
+            return Published(str(rows[0]["id"]), key, {
+                iri: version_graph(self.base_uri, name, key) for name, iri in public})
+        same = {iri: iri for _, iri in public}
         rows = self._select(f"SELECT ?v WHERE {{ GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> ?v }} }}",
-                            dataset=False)
+                            dataset=False)  # written by ikmkg before versioned graphs
         if rows:
-            value = str(rows[0]["v"])
-        else:  # not loaded by `ikmkg load`: no identity to build ETags on but the store's URL
-            value = "unversioned-" + hashlib.sha256(self.url.encode()).hexdigest()[:16]
-        self._version = (value, now + self.version_ttl)
-        return value
+            return Published(str(rows[0]["v"]), None, same)
+        # Not loaded by `ikmkg load`: no identity to build ETags on but the store's URL.
+        return Published("unversioned-" + hashlib.sha256(self.url.encode()).hexdigest()[:16],
+                         None, same, recorded=False)
 
     def __len__(self) -> int:
         """Number of statements in the three published graphs."""
@@ -296,36 +444,45 @@ class RemoteStore(StoreBase):
         for uri in (default_graph_uris or []) + (named_graph_uris or []):
             if uri not in allowed:
                 raise QueryError(f"<{uri}> is not one of the published graphs")
-        params: list[tuple[str, str]] = [("query", sparql_text)]
+        current = self.published()
+        params: list[tuple[str, str]] = [("query", current.query_text(sparql_text))]
         if default_graph_uris is not None or named_graph_uris is not None:
-            params += [("default-graph-uri", g) for g in default_graph_uris or []]
-            params += [("named-graph-uri", g) for g in named_graph_uris or []]
+            params += [("default-graph-uri", current.stored[g]) for g in default_graph_uris or []]
+            params += [("named-graph-uri", current.stored[g]) for g in named_graph_uris or []]
         elif union or not checked.has_dataset:
-            params += self._union_dataset()
+            params += self._union_dataset(current)
         limit = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
         graph = checked.form in ("CONSTRUCT", "DESCRIBE")
         response = self._post(self.url, params, accept=NTRIPLES if graph else SRJ,
                               timeout=limit)
         if graph:
             data, kind, capped = _serialise_graph(response.body, result_format, max_results,
-                                                  self.base_uri)
+                                                  self.base_uri, current.public)
         else:
             data, kind, capped = _serialise_solutions(response.body, checked.form,
-                                                      result_format, max_results)
+                                                      result_format, max_results, current.public)
         return QueryResult(kind, result_format, capped, [data])
 
     # -- internals --
 
-    def _union_dataset(self) -> list[tuple[str, str]]:
-        graphs = list(self.graph_iris.values())
+    @staticmethod
+    def _union_dataset(current: Published) -> list[tuple[str, str]]:
+        graphs = list(current.stored.values())
         return [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g)
                                                               for g in graphs]
 
     def _select(self, text: str, dataset: bool = True) -> list[dict[str, Node]]:
-        """An internal SELECT (no checks; `dataset=False` sends no dataset)."""
-        params = [("query", text)] + (self._union_dataset() if dataset else [])
+        """An internal SELECT (no checks): on the current version's dataset, graphs named
+        by their public IRIs as in `query`; `dataset=False` sends the text as it is, with no
+        dataset (the store's own graph names)."""
+        if not dataset:
+            response = self._post(self.url, [("query", text)], accept=SRJ,
+                                  timeout=self.query_timeout)
+            return _rows(_serialise_solutions(response.body, "SELECT", "srj", 0)[0])
+        current = self.published()
+        params = [("query", current.query_text(text))] + self._union_dataset(current)
         response = self._post(self.url, params, accept=SRJ, timeout=self.query_timeout)
-        return _rows(_serialise_solutions(response.body, "SELECT", "srj", 0)[0])
+        return _rows(_serialise_solutions(response.body, "SELECT", "srj", 0, current.public)[0])
 
     def _http(self) -> urllib3.PoolManager:
         # A forked gunicorn worker must not share its parent's sockets.
@@ -433,13 +590,18 @@ class LoadReport:
     previous: str | None
     counts: dict[str, int]
     seconds: float
+    key: str = ""
+    dropped: list[str] = dataclasses.field(default_factory=list)
 
     def text(self) -> str:
         parts = ", ".join(f"{name} {n}" for name, n in self.counts.items())
         was = f"replacing version {self.previous[:12]}" if self.previous else "first load"
+        dropped = (f"; dropped {len(self.dropped)} superseded version(s)" if self.dropped
+                   else "")
         return (f"loaded {sum(self.counts.values())} triples ({parts}) into {self.url} "
                 f"[{self.flavour}] as version {self.version[:12]} ({was}) in "
-                f"{self.seconds:.1f} s; staged in fresh graphs, then switched in one update")
+                f"{self.seconds:.1f} s; uploaded into fresh graphs …/v/{self.key}, then "
+                f"published by one update of the version record{dropped}")
 
 
 class LoadError(IkmkgError):
@@ -564,65 +726,137 @@ def _count(store: RemoteStore, graph: str) -> int:
     return int(rows[0]["n"]) if rows else 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _Version:
+    key: str
+    sequence: int
+    switched: dt.datetime  # when its record was written (UTC)
+
+
+def _versions(store: RemoteStore, meta: str) -> list[_Version]:
+    """The version records in the bookkeeping graph, oldest first."""
+    rows = store._select(
+        f"SELECT ?v ?n ?m WHERE {{ GRAPH <{meta}> {{ ?v <{DCT}isVersionOf> <{meta}> ; "
+        f"<{SEQUENCE}> ?n ; <{DCT}modified> ?m }} }}", dataset=False)
+    found = []
+    for row in rows:
+        if not str(row["v"]).startswith(VERSION_PREFIX):
+            continue
+        switched = dt.datetime.fromisoformat(str(row["m"]))
+        if switched.tzinfo is None:
+            switched = switched.replace(tzinfo=dt.UTC)
+        found.append(_Version(str(row["v"])[len(VERSION_PREFIX):], int(row["n"]), switched))
+    return sorted(found, key=lambda v: (v.sequence, v.key))
+
+
+def _drop_superseded(store: RemoteStore, loader: _Loader, base_uri: str,
+                     versions: list[_Version], grace: float,
+                     say: Callable[[str], None]) -> list[str]:
+    """Drop every version replaced more than `grace` seconds ago (its record first, then its
+    graphs), and the graphs an older ikmkg kept under the public names once the first
+    versioned load is that old. Failures are reported, not raised: the load itself is done."""
+    meta = meta_graph(base_uri)
+    now = dt.datetime.now(dt.UTC)
+    dropped = []
+    for older, newer in itertools.pairwise(versions):
+        if (now - newer.switched).total_seconds() < grace:
+            continue
+        steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{VERSION_PREFIX}{older.key}> ?p ?o }} }}"]
+        steps += [f"DROP SILENT GRAPH <{version_graph(base_uri, name, older.key)}>"
+                  for name in GRAPH_NAMES]
+        try:
+            loader.update(" ;\n".join(steps), f"dropping superseded version {older.key}")
+        except LoadError as exc:
+            say(f"warning: {exc.message}")
+            continue
+        dropped.append(older.key)
+    public = [str(graph_iri(base_uri, name)) for name in GRAPH_NAMES]
+    if versions and (now - versions[0].switched).total_seconds() >= grace and store._select(
+            "SELECT ?g WHERE { VALUES ?g { " + " ".join(f"<{g}>" for g in [meta, *public])
+            + f" }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{meta}> || ?s = <{meta}>) }} LIMIT 1",
+            dataset=False):
+        steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{meta}> ?p ?o }} }}"]
+        steps += [f"DROP SILENT GRAPH <{g}>" for g in public]
+        try:
+            loader.update(" ;\n".join(steps), "dropping the unversioned graphs")
+            dropped.append("unversioned")
+        except LoadError as exc:
+            say(f"warning: {exc.message}")
+    return dropped
+
+
 def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = None,
          graph_store_url: str | None = None, chunk_size: int = 50_000,
+         grace: float = GRACE_SECONDS,
          progress: Callable[[str], None] | None = None) -> LoadReport:
-    """Replace the published graphs in `store` by `kg` (already validated) so that readers
-    never see a half-loaded graph.
+    """Publish `kg` (already validated) in `store` as a new version, so that readers see the
+    old version or the new one, never a mix (see the module docstring).
 
-    Each graph is uploaded into a fresh staging graph (Graph Store Protocol where the store has
-    it, SPARQL Update otherwise), its size is checked, and then one SPARQL Update moves the
-    three staging graphs onto the published IRIs and records the version in the bookkeeping
-    graph: one update request, which Oxigraph and Virtuoso each run as one transaction.
+    The three graphs are uploaded into fresh graphs `{graph}/v/{key}` (Graph Store Protocol
+    where the store has it, SPARQL Update otherwise) that no reader queries yet, and their
+    sizes are checked; then one SPARQL Update with one operation, `INSERT DATA`, adds the new
+    version's record to the bookkeeping graph: from then on every reader resolves the new
+    version. Versions replaced more than `grace` seconds ago are then dropped; the one just
+    replaced stays for the instances that still read it (at most their `version_ttl`).
 
     Raises:
         BackendUnavailable: the store cannot be reached.
-        LoadError: the store refused a step (nothing published changed; staging graphs dropped).
+        LoadError: the store refused a step (the published version unchanged; the new graphs
+            and, if written, the new record removed again).
     """
     say = progress or (lambda message: None)
     started = time.monotonic()
     meta = meta_graph(kg.base_uri)
-    previous = store._select(
-        f"SELECT ?v WHERE {{ GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> ?v }} }}", dataset=False)
+    previous = store._resolve()
+    history = _versions(store, meta)
     loader = _Loader(store, update_url, graph_store_url)
-    token = uuid.uuid4().hex[:12]
+    key = f"{kg.content_hash[:16]}-{uuid.uuid4().hex[:8]}"
+    record = VERSION_PREFIX + key
+    sequence = max((v.sequence for v in history), default=0) + 1
     triples: dict[str, list[ox.Triple]] = {name: [] for name in GRAPH_NAMES}
     for s, p, o, g in iter_quads(kg):
         name = str(g).rsplit("/", 1)[1]
         triples[name].append(ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)))
-    staging = {name: f"{graph_iri(kg.base_uri, name)}-staging-{token}" for name in GRAPH_NAMES}
+    target = {name: version_graph(kg.base_uri, name, key) for name in GRAPH_NAMES}
+    expected = {name: len(t) for name, t in triples.items()}
+    published = False
     try:
         for name in GRAPH_NAMES:
-            say(f"uploading {len(triples[name])} triples of {name} into <{staging[name]}>")
+            say(f"uploading {len(triples[name])} triples of {name} into <{target[name]}>")
             for batch in chunks(triples[name], chunk_size):
-                loader.upload(staging[name], batch)
-            got = _count(store, staging[name])
+                loader.upload(target[name], batch)
+            got = _count(store, target[name])
             if got != len(triples[name]):
                 raise LoadError(f"the store holds {got} of the {len(triples[name])} triples "
-                                f"uploaded into <{staging[name]}>")
-        say("switching the published graphs in one update")
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        total = sum(len(t) for t in triples.values())
-        steps = [f"MOVE <{staging[name]}> TO <{graph_iri(kg.base_uri, name)}>" if triples[name]
-                 else f"DROP SILENT GRAPH <{graph_iri(kg.base_uri, name)}>"
-                 for name in GRAPH_NAMES]
-        steps.append(f"DROP SILENT GRAPH <{meta}>")
-        steps.append(f'INSERT DATA {{ GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> '
-                     f'"{kg.content_hash}" ; <{DCT}modified> "{now}"^^<{XSD}dateTime> ; '
-                     f'<{VOID_TRIPLES}> {total} }} }}')
-        loader.update(" ;\n".join(steps), "switching to the new version")
+                                f"uploaded into <{target[name]}>")
+        say(f"publishing version {key}: one update adds its record to <{meta}>")
+        switched = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        # One operation: a store that commits each operation of a request on its own
+        # (Virtuoso) still makes the whole record visible at once.
+        loader.update(
+            f"INSERT DATA {{ GRAPH <{meta}> {{ <{record}> <{DCT}isVersionOf> <{meta}> ; "
+            f"<{SEQUENCE}> {sequence} ; <{DCT}identifier> \"{kg.content_hash}\" ; "
+            f"<{DCT}modified> \"{switched.isoformat()}\"^^<{XSD}dateTime> ; "
+            f"<{VOID_TRIPLES}> {sum(expected.values())} }} }}", "publishing the new version")
+        published = True
+        store._published = None
+        current = store.published()
+        counts = {name: _count(store, target[name]) for name in GRAPH_NAMES}
+        if current.key != key or counts != expected:
+            raise LoadError(f"after the switch the store holds {counts} in version "
+                            f"{current.key}, expected {expected} in {key}")
     except BaseException:
-        for graph in staging.values():
+        steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{record}> ?p ?o }} }}"] if published else []
+        steps += [f"DROP SILENT GRAPH <{graph}>" for graph in target.values()]
+        for step in steps:
             try:
-                loader.update(f"DROP SILENT GRAPH <{graph}>", "dropping a staging graph")
+                loader.update(step, "undoing the failed load")
             except (IkmkgError, OSError):
-                log.warning("could not drop staging graph <%s>", graph)
+                log.warning("could not undo %s", step)
+        store._published = None
         raise
-    store._version = None
-    counts = {name: _count(store, str(graph_iri(kg.base_uri, name))) for name in GRAPH_NAMES}
-    expected = {name: len(t) for name, t in triples.items()}
-    if counts != expected or store.version != kg.content_hash:
-        raise LoadError(f"after the switch the store holds {counts}, expected {expected}")
+    dropped = _drop_superseded(store, loader, kg.base_uri,
+                               [*history, _Version(key, sequence, switched)], grace, say)
     return LoadReport(store.url, loader.flavour, kg.content_hash,
-                      str(previous[0]["v"]) if previous else None, counts,
-                      time.monotonic() - started)
+                      previous.version if previous.recorded else None, counts,
+                      time.monotonic() - started, key, dropped)
