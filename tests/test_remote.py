@@ -20,16 +20,20 @@ import time
 
 import backends
 import pytest
+import requests
 import test_pages as pages_suite
 import test_sparql as sparql_suite
 from conftest import SPARQL_PROJECT, TEST_DATA_DIR, make_app
+from rdflib import URIRef
 from rdflib.compare import isomorphic
 
 from ikmkg import kg as kg_module
 from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
 from ikmkg.remote import (
+    DCT,
     VERSION_PREFIX,
+    LoadError,
     RemoteStore,
     check_remote,
     load,
@@ -376,7 +380,7 @@ def test_superseded_versions_are_dropped_after_the_grace_period(server):
     assert kept.dropped == []
     # What an ikmkg before versioned graphs left: graphs under the public names, its identifier.
     meta = meta_graph(CANONICAL_BASE)
-    from ikmkg.remote import DCT, _Loader
+    from ikmkg.remote import _Loader
 
     _Loader(store, None, None).update(
         f'INSERT DATA {{ GRAPH <{CANONICAL_BASE}graph/data> {{ <urn:x:a> <urn:x:b> "old" }} '
@@ -387,6 +391,47 @@ def test_superseded_versions_are_dropped_after_the_grace_period(server):
         kept.key, "unversioned"}
     assert _ikmkg_graphs(store) == _stored(report.key) | {meta}
     assert store.published().key == report.key and _counts(store) == (66, 111, 23)
+
+
+def test_a_load_the_store_refuses_leaves_the_published_version(server, monkeypatch):
+    backends.load_with_cli(server, PAGES_PROJECT)
+    store = RemoteStore(server.url, base_uri=CANONICAL_BASE, user=server.user,
+                        password=server.password, version_ttl=0)
+    before = (store.published(), _ikmkg_graphs(store), _counts(store))
+    kg = kg_module.load(Settings(project_dir=str(SPARQL_PROJECT)))
+    with pytest.raises(LoadError, match="uploading"):  # refused at the first upload
+        load(store, kg, graph_store_url=server.url.rsplit("/", 1)[0] + "/no-such-service")
+    assert (store.published(), _ikmkg_graphs(store), _counts(store)) == before
+    from ikmkg.remote import _Loader
+
+    update = _Loader.update
+
+    def refuse_the_record(self, text: str, what: str) -> None:
+        if text.startswith("INSERT DATA"):
+            raise LoadError(f"{what}: refused by the test")
+        update(self, text, what)
+
+    monkeypatch.setattr(_Loader, "update", refuse_the_record)
+    with pytest.raises(LoadError, match="refused by the test"):  # every graph uploaded first
+        load(store, kg)
+    assert (store.published(), _ikmkg_graphs(store), _counts(store)) == before
+
+
+def test_a_store_without_version_records_is_read_under_the_public_names(tmp_path):
+    """As filled by other tools (bench/remote.py bulk-loads) or an ikmkg before versions."""
+    oxigraph = backends.OxigraphServer(tmp_path / "oxigraph").start()
+    try:
+        meta = meta_graph(CANONICAL_BASE)
+        requests.post(oxigraph.url.rsplit("/", 1)[0] + "/update", timeout=10, data={
+            "update": f'INSERT DATA {{ GRAPH <{CANONICAL_BASE}graph/data> {{ <urn:x:a> '
+                      f'<urn:x:b> "c" }} GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> "v1" }} }}'},
+        ).raise_for_status()
+        store = RemoteStore(oxigraph.url, base_uri=CANONICAL_BASE)
+        assert store.published().key is None and store.version == "v1" and len(store) == 1
+        assert store.select("SELECT ?g WHERE { GRAPH ?g { <urn:x:a> ?p ?o } }") == [
+            {"g": URIRef(f"{CANONICAL_BASE}graph/data")}]
+    finally:
+        oxigraph.stop()
 
 
 def test_load_refuses_invalid_data_and_changes_nothing(server, tmp_path):
