@@ -254,8 +254,10 @@ def main() -> None:
                         help="timed runs per query (rdflib-endpoint, after one warm-up)")
     parser.add_argument("--skip-rdflib", action="store_true", help="skip rdflib-endpoint")
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--store-mode", choices=["disk", "memory", "shared"], default="disk",
-                        help="the server's store_mode (see the README's settings)")
+    parser.add_argument("--store-mode", default="disk",
+                        help="the server's store_mode (see the README's settings); several, "
+                             "comma-separated (disk,memory,shared), are measured one after "
+                             "the other in the same run")
     parser.add_argument("--keep-cache", action="store_true",
                         help="reuse the store cached in WORKDIR/cache (no cold start measured)")
     args = parser.parse_args()
@@ -268,23 +270,28 @@ def main() -> None:
     generate(project, args.triples)
     print(f"generated {args.triples:,} triples in {time.monotonic() - started:.1f} s -> {project}")
 
+    modes = args.store_mode.split(",")
+    unknown = set(modes) - {"disk", "memory", "shared"}
+    if unknown:
+        raise SystemExit(f"unknown store mode(s): {', '.join(sorted(unknown))}")
     port = free_port()
     if not args.keep_cache:
-        process, cold = start_ikmkg(project, cache, port, args.workers, args.store_mode)
+        process, cold = start_ikmkg(project, cache, port, args.workers, modes[0])
         stop(process)
         print(f"ikmkg start-up, cold (load + validate + build store): {cold:.1f} s")
-    process, warm = start_ikmkg(project, cache, port, args.workers, args.store_mode)
-    print(f"ikmkg start-up, warm (store cached by content hash, loaded into memory): "
-          f"{warm:.1f} s")
-
     # The baseline is the engine as the server runs it: pyoxigraph in memory, loaded from the
     # same store folder's N-Quads dump.
     store = ox.Store()
     store.bulk_load(path=str(next(cache.glob("store-*/quads.nq"))), format=ox.RdfFormat.N_QUADS)
-    try:
-        memory, http_times, local = measure_server(process, port, args.repeat, store)
-    finally:
-        stop(process)
+    measured = {}
+    for mode in modes:
+        process, warm = start_ikmkg(project, cache, port, args.workers, mode)
+        print(f"ikmkg start-up, warm, store_mode={mode} (store cached by content hash): "
+              f"{warm:.1f} s", flush=True)
+        try:
+            measured[mode] = measure_server(process, port, args.repeat, store)
+        finally:
+            stop(process)
     del store
 
     rdflib = {}
@@ -311,7 +318,14 @@ def main() -> None:
         finally:
             stop(rproc)
 
-    print(f"\n{args.triples:,} triples, {args.workers} workers, store_mode={args.store_mode}, "
+    for mode, (memory, http_times, local) in measured.items():
+        report(args, mode, memory, http_times, local, rdflib)
+
+
+def report(args: argparse.Namespace, mode: str, memory: PeakMemory, http_times: dict,
+           local: dict, rdflib: dict) -> None:
+    """One table: per query HTTP vs in-process (and vs rdflib-endpoint), memory."""
+    print(f"\n{args.triples:,} triples, {args.workers} workers, store_mode={mode}, "
           f"median of {args.repeat} runs")
     header = f"{'query':<16} {'HTTP ms':>9} {'in-proc ms':>10} {'HTTP/in-proc':>12} " \
              f"{'limit ms':>9} {'ok':>3}"
