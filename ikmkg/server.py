@@ -17,6 +17,8 @@ from ikmkg.settings import Settings
 
 #: Threads per worker: enough for queries waiting on executors plus cheap requests meanwhile.
 THREADS = 8
+#: Settings that only newer gunicorn versions have.
+OPTIONAL_SETTINGS = {"control_socket_disable"}
 
 
 class _Gunicorn(BaseApplication):
@@ -27,6 +29,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
+            if key in OPTIONAL_SETTINGS and key not in self.cfg.settings:
+                continue  # an older gunicorn without this setting
             self.cfg.set(key, value)
 
     def load(self):
@@ -39,6 +43,10 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
         "threads": THREADS, "preload_app": True, "accesslog": None, "timeout": 60,
         "graceful_timeout": 10, "limit_request_line": 8190,
         "post_worker_init": _warm_worker, "on_reload": _reload_master,
+        # gunicorn 25.1+ opens a control socket at one per-user path ($HOME/.gunicorn/
+        # gunicorn.ctl) for every server: several servers on a host would take it from each
+        # other, and ikmkg needs none (reload is SIGHUP).
+        "control_socket_disable": True,
     }
 
 

@@ -154,3 +154,29 @@ def test_refuses_to_start_on_invalid_data(tmp_path):
         process.kill()
     assert process.returncode == 2
     assert "does not conform" in stderr and "province/unlabelled" in stderr
+
+
+def test_no_gunicorn_control_socket(tmp_path):
+    """gunicorn's control socket (one per-user path for every server) is not opened."""
+    home = tmp_path / "home"
+    home.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env.update(HOME=str(home), IKMKG_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--project-dir", str(SPARQL_PROJECT)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert not (home / ".gunicorn").exists()
+    finally:
+        process.terminate()
+        process.wait(15)
