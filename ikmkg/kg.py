@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Sequence
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pyoxigraph
+import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
@@ -80,7 +83,7 @@ def check_syntax(path: Path) -> None:
     pyoxigraph's parser is used for the check because it reports precise positions.
     """
     try:
-        for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE):
+        for _ in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
             pass
     except SyntaxError as exc:
         raise TurtleSyntaxError(path, exc.lineno, exc.offset, exc.msg) from None
@@ -102,6 +105,27 @@ def data_files(settings: Settings) -> list[Path]:
     return sorted(settings.data_dir.glob("*.ttl"))
 
 
+def _sources(settings: Settings, files: Sequence[Path] | None) -> tuple[Path, Path, list[Path]]:
+    paths = [Path(p) for p in files] if files else data_files(settings)
+    if not paths:
+        raise DataError(f"no data files found in {settings.data_dir}")
+    return settings.ontology_dir / ONTOLOGY_FILE, settings.ontology_dir / SHAPES_FILE, paths
+
+
+def _digest(paths: Iterable[Path], each: Callable[[Path, bytes], None] | None = None) -> str:
+    """SHA-256 over the names and bytes of `paths` (`each` also sees every file's bytes)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        if not Path(path).is_file():
+            raise DataError(f"{path}: no such file")
+        data = Path(path).read_bytes()
+        digest.update(str(Path(path).name).encode())
+        digest.update(data)
+        if each is not None:
+            each(Path(path), data)
+    return digest.hexdigest()
+
+
 def load(settings: Settings, files: Sequence[Path] | None = None) -> KnowledgeGraph:
     """Load ontology, shapes and data (the given files, or the shipped ones), then rebase.
 
@@ -109,17 +133,8 @@ def load(settings: Settings, files: Sequence[Path] | None = None) -> KnowledgeGr
         TurtleSyntaxError: a file does not parse.
         DataError: a file is missing or unreadable.
     """
-    ontology_path = settings.ontology_dir / ONTOLOGY_FILE
-    shapes_path = settings.ontology_dir / SHAPES_FILE
-    paths = list(files) if files else data_files(settings)
-    if not paths:
-        raise DataError(f"no data files found in {settings.data_dir}")
-    digest = hashlib.sha256()
-    for path in [ontology_path, shapes_path, *paths]:
-        if not Path(path).is_file():
-            raise DataError(f"{path}: no such file")
-        digest.update(str(Path(path).name).encode())
-        digest.update(Path(path).read_bytes())
+    ontology_path, shapes_path, paths = _sources(settings, files)
+    content_hash = _digest([ontology_path, shapes_path, *paths])
     kg = KnowledgeGraph(parse_turtle(ontology_path), parse_turtle(shapes_path), Graph())
     bind_prefixes(kg.data, CANONICAL_BASE)
     for path in paths:
@@ -128,10 +143,167 @@ def load(settings: Settings, files: Sequence[Path] | None = None) -> KnowledgeGr
             kg.subject_files.setdefault(s, Path(path))
         for triple in part:
             kg.data.add(triple)
-    kg.content_hash = digest.hexdigest()
+    kg.content_hash = content_hash
     if settings.base_uri != CANONICAL_BASE:
         kg = rebase(kg, settings.base_uri)
     return kg
+
+
+# --- the same files parsed by pyoxigraph (the fast path of a cold start, issue #3) ----------
+
+#: Turtle that rdflib reads differently from pyoxigraph: an explicit ^^xsd:string (rdflib keeps
+#: "a"^^xsd:string apart from "a", RDF 1.1 and pyoxigraph do not) and language tags with capital
+#: letters (rdflib keeps the case, pyoxigraph lowers it). A match may be a false alarm (inside a
+#: string): it only sends validation back to rdflib and pySHACL.
+_RDFLIB_DIFFERS = (
+    (re.compile(rb"\^\^\s*(?:<http://www\.w3\.org/2001/XMLSchema#string>|[A-Za-z_][\w.-]*:string\b)"),
+     "an explicit ^^xsd:string literal"),
+    (re.compile(rb"[\"']@[a-z0-9-]*[A-Z]"), "a language tag with capital letters"),
+)
+
+
+@dataclasses.dataclass
+class OxigraphGraph:
+    """The three graphs parsed by pyoxigraph into one in-memory store, one named graph each.
+
+    What a cold start publishes when the fast conformance check passes (ikmkg.app): no rdflib
+    term is ever made for the data. Files are read under the canonical base; `rebased` moves
+    them to the published one.
+    """
+
+    store: ox.Store
+    base_uri: str
+    content_hash: str
+    shapes_path: Path
+    #: why rdflib (hence pySHACL) could see these files differently, if it could
+    doubts: list[str] = dataclasses.field(default_factory=list)
+
+    def graph(self, name: str) -> ox.NamedNode:
+        return ox.NamedNode(str(graph_iri(self.base_uri, name)))
+
+    def data_triples(self) -> int:
+        rows = self.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {self.graph('data')} "
+                                "{ ?s ?p ?o } }")
+        return int(next(iter(rows))["n"].value)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def rebased(self, new_base: str) -> OxigraphGraph:
+        """A copy published under `new_base` (every term rewritten as `rebase_term` does)."""
+        old = self.base_uri
+
+        def move(term):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(old):
+                return ox.NamedNode(new_base + term.value[len(old):])
+            if isinstance(term, ox.Literal) and not term.language and \
+                    term.datatype.value.startswith(old):
+                return ox.Literal(term.value, datatype=ox.NamedNode(
+                    new_base + term.datatype.value[len(old):]))
+            return term
+
+        store = ox.Store()
+        store.extend(ox.Quad(move(q.subject), move(q.predicate), move(q.object),
+                             move(q.graph_name)) for q in self.store)
+        return dataclasses.replace(self, store=store, base_uri=new_base)
+
+    def write_to(self, store: ox.Store, dump: Path | None = None) -> None:
+        """Add every quad to `store` (an empty on-disk store) and, meanwhile, write them as
+        N-Quads to `dump`: pyoxigraph releases the GIL while dumping, so the two overlap.
+        Blank node labels are kept, so the dump and the store hold the same quads."""
+        writer = None
+        if dump is not None:
+            writer = threading.Thread(target=self.store.dump, args=(str(dump),),
+                                      kwargs={"format": ox.RdfFormat.N_QUADS})
+            writer.start()
+        try:
+            store.bulk_extend(self.store)
+        finally:
+            if writer is not None:
+                writer.join()
+
+
+def load_oxigraph(settings: Settings, files: Sequence[Path] | None = None) -> OxigraphGraph:
+    """Parse ontology, shapes and data with pyoxigraph into one in-memory store, under the
+    canonical base (the base validation runs under; see `OxigraphGraph.rebased`).
+
+    Each file is read once (its bytes are hashed, scanned and parsed), and `doubts` lists what
+    rdflib would read differently (see `_RDFLIB_DIFFERS`, `_typed_literal_doubts`).
+
+    Raises:
+        TurtleSyntaxError: a file does not parse (with its line and column).
+        DataError: a file is missing or unreadable.
+    """
+    ontology_path, shapes_path, paths = _sources(settings, files)
+    doubts: list[str] = []
+    contents: list[tuple[Path, bytes]] = []
+
+    def scan(path: Path, data: bytes) -> None:
+        contents.append((path, data))
+        for pattern, what in _RDFLIB_DIFFERS:
+            if pattern.search(data):
+                doubts.append(f"{path}: {what}")
+
+    content_hash = _digest([ontology_path, shapes_path, *paths], scan)
+    store = ox.Store()
+    typed: set[tuple[str, str]] = set()
+    with ThreadPoolExecutor(1) as pool:
+        for path, data in contents:
+            name = ("ontology" if path == ontology_path else
+                    "shapes" if path == shapes_path else "data")
+            # Store.load gives each file's blank nodes fresh labels, as rdflib does; it runs
+            # natively (without the GIL) while this thread lists the typed literals as written
+            loading = pool.submit(store.load, input=data, format=ox.RdfFormat.TURTLE,
+                                  to_graph=ox.NamedNode(str(graph_iri(CANONICAL_BASE, name))))
+            try:
+                try:
+                    typed |= _typed_literals(data)
+                finally:
+                    loading.result()
+            except SyntaxError as exc:
+                raise TurtleSyntaxError(path, exc.lineno, exc.offset, exc.msg) from None
+    doubts += _typed_literal_doubts(typed)
+    return OxigraphGraph(store, CANONICAL_BASE, content_hash, shapes_path, doubts)
+
+
+_PLAIN = {"http://www.w3.org/2001/XMLSchema#string",
+          "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"}
+
+
+def _typed_literals(data: bytes) -> set[tuple[str, str]]:
+    """(lexical form as written, datatype IRI) of every literal of a type other than the two
+    string types in the Turtle `data`."""
+    found = set()
+    literal = ox.Literal
+    for quad in ox.parse(input=data, format=ox.RdfFormat.TURTLE):
+        term = quad.object
+        if type(term) is literal:
+            datatype = term.datatype.value
+            if datatype not in _PLAIN:
+                found.add((term.value, datatype))
+    return found
+
+
+def _typed_literal_doubts(typed: set[tuple[str, str]]) -> list[str]:
+    """The typed literals that rdflib and a pyoxigraph store hold in different lexical forms.
+
+    Both normalise some lexical forms, differently ("1.50"^^xsd:decimal stays "1.50" in
+    rdflib and becomes "1.5" in the store): then a pattern, sh:in or a SPARQL STR() could see
+    another string in pySHACL than in the store, and only pySHACL can say what it reports.
+    """
+    items = sorted(typed)
+    probe = ox.Store()
+    predicate = ox.NamedNode("urn:ikmkg:probe")
+    probe.extend(ox.Quad(ox.NamedNode(f"urn:ikmkg:{n}"), predicate,
+                         ox.Literal(lexical, datatype=ox.NamedNode(datatype)))
+                 for n, (lexical, datatype) in enumerate(items))
+    stored = {int(q.subject.value.rsplit(":", 1)[1]): q.object.value for q in probe}
+    doubts = []
+    for n, (lexical, datatype) in enumerate(items):
+        if str(Literal(lexical, datatype=URIRef(datatype))) != stored[n]:
+            doubts.append(f'"{lexical}"^^<{datatype}> is "{stored[n]}" in the store but '
+                          f'"{Literal(lexical, datatype=URIRef(datatype))}" in rdflib')
+    return doubts
 
 
 def rebase_term(term: Node, old: str, new: str) -> Node:
@@ -178,6 +350,19 @@ def iter_quads(kg: KnowledgeGraph) -> Iterable[tuple[Node, Node, Node, URIRef]]:
 
 
 __all__ = [
-    "BNode", "GRAPH_NAMES", "KnowledgeGraph", "TurtleSyntaxError", "check_syntax", "data_files",
-    "dataset_iri", "graph_iri", "iter_quads", "load", "parse_turtle", "rebase", "rebase_text",
+    "GRAPH_NAMES",
+    "BNode",
+    "KnowledgeGraph",
+    "OxigraphGraph",
+    "TurtleSyntaxError",
+    "check_syntax",
+    "data_files",
+    "dataset_iri",
+    "graph_iri",
+    "iter_quads",
+    "load",
+    "load_oxigraph",
+    "parse_turtle",
+    "rebase",
+    "rebase_text",
 ]

@@ -44,7 +44,7 @@ from rdflib.term import Node
 
 from ikmkg import executor
 from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout, TooManyRequests
-from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
+from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, OxigraphGraph, graph_iri, iter_quads
 from ikmkg.namespaces import bind_prefixes, prefixes
 
 #: Bump when the on-disk layout written by `build_store_dir` changes (invalidates caches).
@@ -259,18 +259,21 @@ def is_ready(path: Path) -> bool:
     return (path / READY).is_file()
 
 
-def build_store_dir(kg: KnowledgeGraph, path: Path) -> Path:
+def build_store_dir(kg: KnowledgeGraph | OxigraphGraph, path: Path) -> Path:
     """Write `kg` to a new on-disk pyoxigraph store at `path` (atomically: build, then rename).
 
     Only ever called on data that passed validation: a ready folder means "validated".
     """
     tmp = Path(tempfile.mkdtemp(prefix=path.name + ".building-", dir=path.parent))
     store = ox.Store(str(tmp / "db"))
-    store.bulk_extend(_quads(kg))
+    if isinstance(kg, KnowledgeGraph):
+        store.bulk_extend(_quads(kg))
+        store.dump(str(tmp / DUMP), format=ox.RdfFormat.N_QUADS)
+    else:  # an ikmkg.kg.OxigraphGraph (the fast cold start): no rdflib terms, dump meanwhile
+        kg.write_to(store, tmp / DUMP)
     store.flush()
     store.optimize()
     count = len(store)
-    store.dump(str(tmp / DUMP), format=ox.RdfFormat.N_QUADS)
     del store  # closes the database before any reader opens it
     (tmp / READY).write_text(json.dumps({"base_uri": kg.base_uri, "version": kg.content_hash,
                                          "quads": count}))

@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import pyoxigraph as ox
 import pyshacl
 from pyshacl.errors import ReportableRuntimeError
 from rdflib import BNode, Graph, Literal, URIRef
@@ -24,8 +25,9 @@ from rdflib.namespace import ORG, RDF, RDFS, SH, TIME
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
+from ikmkg import conformance
 from ikmkg.errors import DataError
-from ikmkg.kg import KnowledgeGraph, rebase
+from ikmkg.kg import KnowledgeGraph, OxigraphGraph, rebase
 from ikmkg.namespaces import prefixes
 from ikmkg.settings import CANONICAL_BASE
 
@@ -229,6 +231,43 @@ def validation_graph(kg: KnowledgeGraph) -> Graph:
     for triple in BACKGROUND_AXIOMS:
         graph.add(triple)
     return graph
+
+
+#: The class hierarchy of the validation graph, in the validation store only (never published).
+HIERARCHY_GRAPH = ox.NamedNode("urn:ikmkg:validation:hierarchy")
+
+
+def check_conformance(graph: OxigraphGraph) -> list[conformance.Result]:
+    """The fast check (ikmkg.conformance) of `graph`'s data against its shapes: the results
+    pySHACL would report on `validation_graph`, computed set-at-a-time by pyoxigraph.
+
+    The validation graph is the data graph plus a hierarchy graph made as `validation_graph`
+    makes it; both helper graphs are removed again, so `graph` keeps only its three graphs.
+
+    Raises:
+        conformance.Unsupported: the shapes use a feature the fast check does not implement,
+            or rdflib could read the files differently (then only pySHACL can say).
+    """
+    if graph.base_uri != CANONICAL_BASE:
+        raise ValueError("the fast check runs under the canonical base, before rebasing")
+    if graph.doubts:
+        raise conformance.Unsupported("; ".join(graph.doubts))
+    shapes = Graph()
+    for quad in graph.store.quads_for_pattern(None, None, None, graph.graph("shapes")):
+        shapes.add((conformance.to_rdflib(quad.subject), conformance.to_rdflib(quad.predicate),
+                    conformance.to_rdflib(quad.object)))
+    checker = conformance.compile_shapes(shapes)
+    store = graph.store
+    try:
+        store.update(f"INSERT {{ GRAPH {HIERARCHY_GRAPH} {{ ?s <{RDFS.subClassOf}> ?o }} }} "
+                     f"WHERE {{ GRAPH {graph.graph('ontology')} {{ ?s <{RDFS.subClassOf}> ?o }} }}")
+        store.extend(ox.Quad(ox.NamedNode(s), ox.NamedNode(p), ox.NamedNode(o), HIERARCHY_GRAPH)
+                     for s, p, o in BACKGROUND_AXIOMS)
+        return checker.check(store, [graph.graph("data"), HIERARCHY_GRAPH])
+    finally:
+        for helper in (HIERARCHY_GRAPH, conformance.ILL_TYPED_GRAPH):
+            if helper in store.named_graphs():
+                store.remove_graph(helper)
 
 
 def validate(kg: KnowledgeGraph) -> ValidationReport:
