@@ -118,9 +118,10 @@ def load(store: str, update_url: str | None, graph_store_url: str | None,
          base_uri: str | None, project_dir: str | None) -> None:
     """Validate the graph and load it into the named graphs of a remote SPARQL store.
 
-    The previous version is replaced only once the new one is complete: each graph goes into a
-    fresh staging graph, then one SPARQL Update moves them onto the published graph IRIs.
-    Exits 0 when loaded, 1 when the data does not conform, 2 on a load or store error.
+    The previous version stays published until the new one is complete: the graphs go into
+    fresh versioned graphs, then one SPARQL Update adds the new version's record, which
+    switches every reader. Exits 0 when loaded, 1 when the data does not conform, 2 on a load
+    or store error.
     """
     from rdflib import Graph
 
