@@ -44,7 +44,8 @@ def _nodes(iris: list[str] | None) -> list[ox.NamedNode] | None:
     return None if iris is None else [ox.NamedNode(i) for i in iris]
 
 
-def _capped_tsv(solutions: ox.QuerySolutions, max_results: int) -> tuple[bytes, bool, int]:
+def capped_tsv(solutions: ox.QuerySolutions,
+               max_results: int) -> tuple[bytes, bool, int]:
     """The solutions as TSV cut to `max_results` rows (0: no cap), whether they were cut, and
     how many rows are kept (TSV writes exactly one line per row, after the header)."""
     tsv = solutions.serialize(format=ox.QueryResultsFormat.TSV)
@@ -100,7 +101,7 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
             return {"kind": "solutions", "capped": False}
         # Through TSV (one line a row) so that the rows are counted and a cap is cheap; bytes
         # natively: far fewer calls into Python than a file object.
-        tsv, capped, rows = _capped_tsv(results, max_results)
+        tsv, capped, rows = capped_tsv(results, max_results)
         if fmt == "tsv":
             write(tsv)
         else:

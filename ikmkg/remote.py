@@ -77,6 +77,7 @@ from rdflib.term import Node
 
 from ikmkg import sparql
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
+from ikmkg.executor import capped_tsv
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
@@ -267,27 +268,20 @@ def _normalise_json(body: bytes, form: str | None, rename: dict[str, str] | None
 
 def _serialise_solutions(body: bytes, form: str | None, result_format: str,
                          max_results: int, rename: dict[str, str] | None = None,
-                         ) -> tuple[bytes, str, bool]:
-    """(bytes in `result_format`, kind, capped) from the store's SPARQL JSON."""
+                         ) -> tuple[bytes, str, bool, int | None]:
+    """(bytes in `result_format`, kind, capped, rows) from the store's SPARQL JSON."""
     if result_format not in RESULT_FORMATS:
         raise QueryError(f"a {form or 'SELECT'} query has no {result_format} serialisation")
     results = ox.parse_query_results(_normalise_json(body, form, rename),
                                      format=ox.QueryResultsFormat.JSON)
     if isinstance(results, ox.QueryBoolean):
-        return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False
-    if not max_results:
-        return results.serialize(format=RESULT_FORMATS[result_format]), "solutions", False
-    tsv = results.serialize(format=ox.QueryResultsFormat.TSV)
-    lines = tsv.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    capped = len(lines) - 1 > max_results
-    if capped:
-        tsv = b"\n".join(lines[:max_results + 1]) + b"\n"
+        return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False, None
+    # Through TSV like the embedded executor: rows counted, the cap cheap (ikmkg.executor).
+    tsv, capped, rows = capped_tsv(results, max_results)
     if result_format != "tsv":
         again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
         tsv = again.serialize(format=RESULT_FORMATS[result_format])
-    return tsv, "solutions", capped
+    return tsv, "solutions", capped, rows
 
 
 def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
@@ -301,7 +295,8 @@ def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
 
 
 def _serialise_graph(body: bytes, result_format: str, max_results: int, base_uri: str,
-                     rename: dict[str, str] | None = None) -> tuple[bytes, str, bool]:
+                     rename: dict[str, str] | None = None,
+                     ) -> tuple[bytes, str, bool, int | None]:
     if result_format not in RDF_FORMATS:
         raise QueryError(f"a CONSTRUCT or DESCRIBE query has no {result_format} serialisation")
     triples: Iterable[ox.Triple] = ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
@@ -314,11 +309,12 @@ def _serialise_graph(body: bytes, result_format: str, max_results: int, base_uri
     if renamed:
         triples = [ox.Triple(_renamed(t.subject, rename), t.predicate, _renamed(t.object, rename))
                    for t in triples]
+    rows = len(triples) if max_results else None
     if result_format == "nt" and not capped and not renamed:
-        return body, "graph", False
+        return body, "graph", False, rows
     data = ox.serialize(list(triples), format=RDF_FORMATS[result_format],
                         prefixes=prefixes(base_uri))
-    return data, "graph", capped
+    return data, "graph", capped, rows
 
 
 # --- the store ---------------------------------------------------------------------------------
@@ -456,12 +452,12 @@ class RemoteStore(StoreBase):
         response = self._post(self.url, params, accept=NTRIPLES if graph else SRJ,
                               timeout=limit)
         if graph:
-            data, kind, capped = _serialise_graph(response.body, result_format, max_results,
+            data, kind, capped, rows = _serialise_graph(response.body, result_format, max_results,
                                                   self.base_uri, current.public)
         else:
-            data, kind, capped = _serialise_solutions(response.body, checked.form,
+            data, kind, capped, rows = _serialise_solutions(response.body, checked.form,
                                                       result_format, max_results, current.public)
-        return QueryResult(kind, result_format, capped, [data])
+        return QueryResult(kind, result_format, capped, [data], rows=rows)
 
     # -- internals --
 

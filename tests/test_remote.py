@@ -202,6 +202,18 @@ def test_rename_graphs(query, expected):
     assert rename_graphs(query, {public: stored}) == want
 
 
+@pytest.mark.parametrize("fmt", ["srj", "csv", "srx", "tsv"])
+def test_results_count_their_rows(backend, reference, fmt):
+    """Every backend tells how many solutions or triples it sent (the access log's `rows`)."""
+    select = "SELECT ?s WHERE { ?s a ?type }"
+    for store in (backend.store, reference):
+        assert store.query(select + " LIMIT 3", result_format=fmt).rows == 3
+        capped = store.query(select, result_format=fmt, max_results=5)
+        assert capped.capped and capped.rows == 5
+    construct = "CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 4"
+    assert backend.store.query(construct, result_format="ttl", max_results=10).rows == 4
+
+
 def test_keywords_in_literals_pass_the_remote_checks():
     checked = check_remote('SELECT * WHERE { ?s ?p "DEFINE bif:x SERVICE <x>" }', ALLOWED)
     assert checked.form == "SELECT"
