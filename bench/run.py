@@ -2,6 +2,7 @@
 
     pip install "rdflib-endpoint[cli]"     # only for this script, never a runtime dependency
     python bench/run.py --triples 1000000
+    python bench/run.py --triples 1000000 --startup-only --phases   # start-up and its phases
 
 Generates the synthetic project (bench/generate.py), starts the real `ikmkg serve` (two gunicorn
 workers) on a fresh cache (cold start-up: load, validate, build the store) and again on the
@@ -260,6 +261,11 @@ def main() -> None:
                              "the other in the same run")
     parser.add_argument("--keep-cache", action="store_true",
                         help="reuse the store cached in WORKDIR/cache (no cold start measured)")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="measure the cold and warm start-up only (no query mix)")
+    parser.add_argument("--phases", action="store_true",
+                        help="also time each phase of the cold start in this process "
+                             "(bench/startup.py: parse, SHACL check, write the store)")
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ikmkg-bench-"))
@@ -279,6 +285,21 @@ def main() -> None:
         process, cold = start_ikmkg(project, cache, port, args.workers, modes[0])
         stop(process)
         print(f"ikmkg start-up, cold (load + validate + build store): {cold:.1f} s")
+    if args.phases:
+        from startup import Phases, run_oxigraph
+
+        from ikmkg.settings import Settings
+
+        print("cold start-up phases, in this process:")
+        phases = Phases()
+        run_oxigraph(Settings(project_dir=str(project)), work / "phases-store", phases)
+        shutil.rmtree(work / "phases-store", ignore_errors=True)
+        print(f"  total: {phases.total():.1f} s")
+    if args.startup_only:
+        process, warm = start_ikmkg(project, cache, port, args.workers, modes[0])
+        stop(process)
+        print(f"ikmkg start-up, warm, store_mode={modes[0]}: {warm:.1f} s")
+        return
     # The baseline is the engine as the server runs it: pyoxigraph in memory, loaded from the
     # same store folder's N-Quads dump.
     store = ox.Store()

@@ -29,12 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from generate import generate  # noqa: E402
+from generate import generate
 
-from ikmkg import kg as kg_module  # noqa: E402
-from ikmkg.app import _copy  # noqa: E402
-from ikmkg.settings import Settings  # noqa: E402
-from ikmkg.store import build_store_dir  # noqa: E402
+from ikmkg import kg as kg_module
+from ikmkg.app import _copy
+from ikmkg.settings import Settings
+from ikmkg.store import build_store_dir
 
 
 class Phases:
