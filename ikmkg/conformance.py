@@ -62,8 +62,9 @@ _NODE_KINDS = {
     SH.IRIOrLiteral: "(isIRI({x}) || isLiteral({x}))",
 }
 #: Regular expressions whose meaning is the same in Python's re (pySHACL) and in pyoxigraph's
-#: REGEX: literal characters, classes, groups, alternation, quantifiers, escaped punctuation.
-_SAFE_REGEX = re.compile(r"(?:[^\\]|\\[.\-\\/^$|?*+()\[\]{}])*")
+#: REGEX: literal characters, classes, groups, alternation, quantifiers, escaped punctuation;
+#: no (?...) group (look-arounds, inline flags) and no [: (a POSIX class to one, not the other).
+_SAFE_REGEX = re.compile(r"(?!.*\(\?)(?!.*\[:)(?:[^\\]|\\[.\-\\/^$|?*+()\[\]{}])*", re.DOTALL)
 #: SPARQL-constraint features whose meaning under set-at-a-time evaluation may differ from
 #: pySHACL's pre-binding of $this (SHACL 1.0 section 5.3.1), or that name pre-bound variables
 #: the compiler does not provide.

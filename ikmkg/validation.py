@@ -6,6 +6,10 @@ data graph handed to pySHACL is the data plus the class hierarchy only: the onto
 `rdfs:subClassOf` axioms and the few W3C ones the ontology builds on (below), so that
 `sh:targetClass`/`sh:class` see subclass instances (SHACL 1.0 section 3.2, "SHACL instance")
 without the ontology's own terms becoming focus nodes.
+
+`validate` runs pySHACL on rdflib graphs and gives the report a person reads. For large graphs,
+`check_conformance` first answers the same question set-at-a-time on the pyoxigraph store the
+files were parsed into (ikmkg.conformance; ikmkg.app decides which runs, issue #3).
 """
 
 from __future__ import annotations

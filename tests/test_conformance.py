@@ -170,6 +170,10 @@ REFUSED = {
                          "sh:languageIn ( '*' ) ] .",
     "regex class escape": "ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
                           "sh:pattern '^\\\\d+$' ] .",
+    "regex look-ahead": "ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
+                        "sh:pattern '^(?=a)' ] .",
+    "regex POSIX class": "ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
+                         "sh:pattern '^[[:alpha:]]+$' ] .",
     "disjoint qualified": "ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
                           "sh:qualifiedValueShape [ sh:class ex:D ] ; sh:qualifiedMinCount 1 ; "
                           "sh:qualifiedValueShapesDisjoint true ] .",
