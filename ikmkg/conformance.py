@@ -25,6 +25,7 @@ whole tag or its first subtag, sh:minInclusive compares as pySHACL's `compare_li
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -275,15 +276,21 @@ def mark_ill_typed(store: ox.Store, graphs: Sequence[ox.NamedNode]) -> int:
         f"SELECT DISTINCT ?o WHERE {{ ?s ?p ?o FILTER(isLiteral(?o) && LANG(?o) = '' && "
         f"DATATYPE(?o) != <{XSD.string}>) }}", default_graph=list(graphs))
     marks = []
-    for row in rows:
-        literal = row["o"]
-        value = to_rdflib(literal)
-        if str(value) != literal.value:
-            raise Unsupported(f"the literal {literal} is read as {str(value)!r} by rdflib")
-        if value.ill_typed is True or not DatatypeConstraintComponent._assert_actual_datatype(
-                None, value, value.datatype):
-            marks.append(ox.Quad(ox.BlankNode(), ox.NamedNode(_MARK[1:-1]), literal,
-                                 ILL_TYPED_GRAPH))
+    rdflib_log = logging.getLogger("rdflib.term")  # a traceback per ill-typed literal
+    disabled, rdflib_log.disabled = rdflib_log.disabled, True
+    try:
+        for row in rows:
+            literal = row["o"]
+            value = to_rdflib(literal)
+            if str(value) != literal.value:
+                raise Unsupported(f"the literal {literal} is read as {str(value)!r} by rdflib")
+            if value.ill_typed is True or not \
+                    DatatypeConstraintComponent._assert_actual_datatype(None, value,
+                                                                        value.datatype):
+                marks.append(ox.Quad(ox.BlankNode(), ox.NamedNode(_MARK[1:-1]), literal,
+                                     ILL_TYPED_GRAPH))
+    finally:
+        rdflib_log.disabled = disabled
     store.extend(marks)
     return len(marks)
 

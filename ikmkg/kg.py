@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -299,10 +300,18 @@ def _typed_literal_doubts(typed: set[tuple[str, str]]) -> list[str]:
                  for n, (lexical, datatype) in enumerate(items))
     stored = {int(q.subject.value.rsplit(":", 1)[1]): q.object.value for q in probe}
     doubts = []
-    for n, (lexical, datatype) in enumerate(items):
-        if str(Literal(lexical, datatype=URIRef(datatype))) != stored[n]:
-            doubts.append(f'"{lexical}"^^<{datatype}> is "{stored[n]}" in the store but '
-                          f'"{Literal(lexical, datatype=URIRef(datatype))}" in rdflib')
+    # rdflib logs a traceback for each ill-typed literal it is given; its own parse of the
+    # files (when pySHACL runs) logs them already
+    rdflib_log = logging.getLogger("rdflib.term")
+    disabled, rdflib_log.disabled = rdflib_log.disabled, True
+    try:
+        for n, (lexical, datatype) in enumerate(items):
+            seen = str(Literal(lexical, datatype=URIRef(datatype)))
+            if seen != stored[n]:
+                doubts.append(f'"{lexical}"^^<{datatype}> is "{stored[n]}" in the store but '
+                              f'"{seen}" in rdflib')
+    finally:
+        rdflib_log.disabled = disabled
     return doubts
 
 
