@@ -14,7 +14,7 @@ import click
 from ikmkg import __version__
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
-from ikmkg.settings import SETTINGS, Settings
+from ikmkg.settings import SETTINGS, STORE_MODES, Settings
 
 HELP = {s.name: s.help for s in SETTINGS}
 
@@ -88,15 +88,19 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
 @project_dir_option
 @click.option("--store", default=None, envvar="IKMKG_STORE",
               help=HELP["store"] + " (loaded with `ikmkg load --store`) [env IKMKG_STORE]")
+@click.option("--store-mode", type=click.Choice(STORE_MODES), default=None,
+              envvar="IKMKG_STORE_MODE", help=HELP["store_mode"] + " [env IKMKG_STORE_MODE]")
 @click.option("--watch", is_flag=True, default=False,
               help="Reload when files under ontology/ or data/ change (as on SIGHUP).")
 def serve(host: str, port: int, workers: int, base_uri: str | None,
-          project_dir: str | None, store: str | None, watch: bool) -> None:
+          project_dir: str | None, store: str | None, store_mode: str | None,
+          watch: bool) -> None:
     """Validate the graph and serve it (SPARQL endpoint and pages) with gunicorn."""
     from ikmkg.errors import BackendUnavailable
     from ikmkg.server import run_server
 
-    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store)
+    settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store,
+                                 store_mode=store_mode)
     try:
         run_server(settings, host=host, port=port, workers=workers, watch=watch)
     except (DataError, BackendUnavailable) as exc:

@@ -57,6 +57,18 @@ def socket_dir() -> Path:
     return path
 
 
+def remove_stale(folder: Path) -> None:
+    """Remove the socket, pid and lock files of engines whose owner is gone (a server killed
+    before it could close its store leaves them behind). Files are named OWNER-N.sock*."""
+    for path in folder.glob("*.sock*"):
+        owner = path.name.split("-", 1)[0]
+        if owner.isdigit() and not _running(int(owner)):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
 def pid_of(sock: str) -> int | None:
     """The pid of the engine that serves `sock` now, from its pid file."""
     try:

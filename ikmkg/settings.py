@@ -43,12 +43,16 @@ SETTINGS: tuple[Setting, ...] = (
             "URL of a remote SPARQL endpoint to serve from instead of the embedded store"),
     Setting("cache_dir", "",
             "Folder for the on-disk store, validation cache and dumps (default: a temporary one)"),
-    Setting("store_mode", "disk",
-            "How queries read the embedded store: disk (executors open the on-disk store: "
-            "least memory), memory (executors forked from an in-memory copy: several times "
-            "faster, a copy per busy executor) or shared (one engine process holds the "
-            "in-memory store and runs queries on threads: as fast as memory, one copy)"),
+    Setting("store_mode", "shared",
+            "How queries read the embedded store: shared (one engine process holds the "
+            "in-memory store and runs queries on threads: fastest, one copy of the store), "
+            "disk (executor processes open the on-disk store: several times slower) or memory "
+            "(executors forked from an in-memory copy: fast, but a copy per busy executor)"),
 )
+
+
+#: The values of `store_mode` (see ikmkg.store.PooledStore), the default first.
+STORE_MODES = ("shared", "disk", "memory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,9 +67,12 @@ class Settings:
     max_concurrent_queries: int = 4
     store: str = ""
     cache_dir: str = ""
-    store_mode: str = "disk"
+    store_mode: str = "shared"
 
     def __post_init__(self) -> None:
+        if self.store_mode not in STORE_MODES:
+            raise ValueError(f"store_mode must be one of {', '.join(STORE_MODES)}, "
+                             f"not {self.store_mode!r}")
         if not self.base_uri.endswith(("/", "#")):
             object.__setattr__(self, "base_uri", self.base_uri + "/")
 

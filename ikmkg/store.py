@@ -311,7 +311,9 @@ class _EngineClient:
 
         self.store_dir, self.grace = str(store_dir), query_timeout + 1.0
         self.owner = os.getpid()
-        self.sock = str(engine.socket_dir() / f"{self.owner}-{next(_ENGINE_IDS)}.sock")
+        folder = engine.socket_dir()
+        engine.remove_stale(folder)
+        self.sock = str(folder / f"{self.owner}-{next(_ENGINE_IDS)}.sock")
         self._spawned: list[subprocess.Popen] = []
         process = self._spawn(None)
         deadline = time.monotonic() + engine.START_TIMEOUT

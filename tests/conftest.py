@@ -60,6 +60,7 @@ def pooled_store(tmp_path_factory):
     from ikmkg.app import load_store
 
     store = load_store(Settings(project_dir=str(SPARQL_PROJECT), query_timeout=1.5,
+                                store_mode="disk",
                                 cache_dir=str(tmp_path_factory.mktemp("cache"))))
     yield store
     store.close()

@@ -254,3 +254,18 @@ def test_source_hash_matches_the_loaders_content_hash(sparql_kg):
     sources = [settings.ontology_dir / ONTOLOGY_FILE, settings.ontology_dir / SHAPES_FILE,
                *data_files(settings)]
     assert source_hash(sources) == sparql_kg.content_hash
+
+
+def test_stale_engine_files_are_removed(tmp_path):
+    """Files left by an engine whose owner died are removed; a live owner's are kept."""
+    import os
+
+    from ikmkg import engine
+
+    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
+    stale = [tmp_path / f"{dead}-1.sock{suffix}" for suffix in ("", ".pid", ".lock")]
+    live = tmp_path / f"{os.getpid()}-7.sock.pid"
+    for path in (*stale, live):
+        path.write_text("x")
+    engine.remove_stale(tmp_path)
+    assert not any(p.exists() for p in stale) and live.exists()
