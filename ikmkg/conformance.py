@@ -200,7 +200,7 @@ class Checker:
             results += self._core(c, store, graphs, closure)
         for sparql in self.sparql:
             results += self._sparql(sparql, store, graphs, closure)
-        return results
+        return list(dict.fromkeys(results))
 
     @staticmethod
     def _core(c: _Constraint, store: ox.Store, graphs: list[ox.NamedNode],
@@ -389,7 +389,7 @@ class _Compiler:
         raise Unsupported(f"{shape}: only IRI and inverse IRI paths are implemented")
 
     def _focus(self, shape: Node) -> Callable[[_Context, str], str]:
-        """The focus nodes of `shape`'s targets, as a sub-SELECT binding the given variable."""
+        """The focus nodes of `shape`'s targets, as a group binding the given variable."""
         classes = sorted(self.g.objects(shape, SH.targetClass), key=str)
         nodes = [sparql_term(n) for n in self.g.objects(shape, SH.targetNode)]
         subjects_of = [sparql_term(p) for p in self.g.objects(shape, SH.targetSubjectsOf)]
@@ -408,7 +408,9 @@ class _Compiler:
                 parts.append(f"{{ VALUES {var} {{ {' '.join(nodes)} }} }}")
             parts += [f"{{ {var} {p} {ctx.var('o')} }}" for p in subjects_of]
             parts += [f"{{ {ctx.var('s')} {p} {var} }}" for p in objects_of]
-            return f"{{ SELECT DISTINCT {var} WHERE {{ {' UNION '.join(parts)} }} }}"
+            # no DISTINCT: a node reached twice (typed with two target classes) only repeats
+            # rows, and every count below is COUNT(DISTINCT ...); Checker.check drops repeats
+            return f"{{ {' UNION '.join(parts)} }}"
 
         return focus
 
