@@ -306,6 +306,12 @@ def test_fast_path_publishes_what_the_rdflib_path_does(fast_always, tmp_path, ba
 
         assert len(graphs[0]) and isomorphic(*graphs), name
     assert len(stores[0]) == len(stores[1])
+    # the N-Quads dump (what store_mode=memory/shared serve) holds the same quads as the db
+    from ikmkg.store import DUMP
+
+    dumped = {str(q) for q in ox.parse(path=str(tmp_path / "fast" / DUMP),
+                                       format=ox.RdfFormat.N_QUADS)}
+    assert dumped == {str(q) for q in stores[0]}
 
 
 def test_fast_path_refuses_invalid_data_with_pyshacls_report(fast_always, tmp_path):
