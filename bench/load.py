@@ -12,9 +12,12 @@ bounded time at each concurrency level, threads that each keep one HTTP/1.1 conn
     25 % SPARQL: the competency questions (queries/*.rq) through /sparql
     15 % dumps: a Range request for a random slice of a file under /dumps/
 
+The clients run on threads of up to 8 client processes (one process would measure its own GIL),
+each client with its own address in X-Forwarded-For, as a reverse proxy on this host passes it
+on (`--one-address`: all from 127.0.0.1, so the per-client query limit refuses most queries).
 Prints per level: throughput, p50/p99 latency (all, and entity pages alone), errors (5xx,
-connection failures), 429 refusals (the per-client query limit: every thread is one address),
-and the server's RSS (every process together) sampled once a second. One run on one machine.
+connection failures), 429 refusals, and the server's RSS (every process together) sampled once
+a second. One run on one machine.
 """
 
 from __future__ import annotations
@@ -108,10 +111,17 @@ def discover(port: int) -> dict:
     return {"docs": docs, "queries": queries, "dumps": sizes}
 
 
+#: Client processes at most (each runs its share of the clients on threads): one Python process
+#: for every client would measure the load generator's own GIL, not the server.
+CLIENT_PROCESSES = 8
+
+
 class Worker(threading.Thread):
-    def __init__(self, port: int, mix: dict, stop: float, seed: int):
+    def __init__(self, port: int, mix: dict, stop: float, seed: int, address: str | None):
         super().__init__(daemon=True)
         self.port, self.mix, self.stop, self.rng = port, mix, stop, random.Random(seed)
+        #: the client's own address, as a reverse proxy on this host passes it on
+        self.headers = {"X-Forwarded-For": address} if address else {}
         self.samples: list[tuple[str, float, int]] = []  # (kind, seconds, status; 0 = failed)
 
     def _request(self) -> tuple[str, str, str, dict]:
@@ -134,7 +144,7 @@ class Worker(threading.Thread):
             kind, method, path, headers = self._request()
             started = time.perf_counter()
             try:
-                conn.request(method, path, headers=headers)
+                conn.request(method, path, headers={**headers, **self.headers})
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -155,18 +165,47 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run_level(port: int, mix: dict, clients: int, duration: float, pid: int) -> dict:
-    stop = time.monotonic() + duration
-    workers = [Worker(port, mix, stop, seed) for seed in range(clients)]
-    rss: list[int] = []
-    started = time.perf_counter()
+def _clients(port: int, mix: dict, stop: float, seeds: list[int], one_address: bool,
+             out) -> None:
+    """One client process: its share of the clients on threads; their samples to `out`."""
+    workers = [Worker(port, mix, stop, seed, None if one_address else f"198.51.100.{seed % 250}")
+               for seed in seeds]
     for w in workers:
         w.start()
-    while any(w.is_alive() for w in workers):
+    for w in workers:
+        w.join()
+    out.send([s for w in workers for s in w.samples])
+    out.close()
+
+
+def run_level(port: int, mix: dict, clients: int, duration: float, pid: int,
+              one_address: bool = False) -> dict:
+    import multiprocessing.connection
+
+    stop = time.monotonic() + duration  # CLOCK_MONOTONIC: the same clock in every process
+    context = multiprocessing.get_context("fork")
+    count = min(clients, CLIENT_PROCESSES)
+    pipes, processes = [], []
+    for n in range(count):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_clients, daemon=True, args=(
+            port, mix, stop, list(range(clients))[n::count], one_address, send))
+        process.start()
+        send.close()
+        pipes.append(receive)
+        processes.append(process)
+    rss: list[int] = []
+    started = time.perf_counter()
+    samples: list[tuple[str, float, int]] = []
+    waiting = list(pipes)
+    while waiting:
         rss.append(tree_memory(pid)[0])
-        time.sleep(1)
+        for ready in multiprocessing.connection.wait(waiting, timeout=1):
+            samples += ready.recv()
+            waiting.remove(ready)
     elapsed = time.perf_counter() - started
-    samples = [s for w in workers for s in w.samples]
+    for process in processes:
+        process.join()
     ok = {200, 206, 304}
     return {
         "clients": clients, "requests": len(samples), "rps": len(samples) / elapsed,
@@ -189,6 +228,9 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16, 64],
                         help="concurrency levels (clients)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--one-address", action="store_true",
+                        help="every client from 127.0.0.1 (one client for the per-client query "
+                             "limit: many 429s), instead of an own X-Forwarded-For address each")
     args = parser.parse_args()
     port = args.port or free_port()
     with tempfile.TemporaryDirectory(prefix="ikmkg-load-") as cache_dir:
@@ -202,7 +244,8 @@ def main() -> None:
                   f"{'page p50':>8} {'page p99':>8} {'errors':>6} {'429':>5} "
                   f"{'RSS MiB first/last/max':>24}")
             for clients in args.levels:
-                r = run_level(port, mix, clients, args.duration, process.pid)
+                r = run_level(port, mix, clients, args.duration, process.pid,
+                              args.one_address)
                 mib = 1024 * 1024
                 print(f"{r['clients']:>7} {r['requests']:>7} {r['rps']:>8.1f} "
                       f"{r['p50'] * 1000:>7.1f} {r['p99'] * 1000:>7.1f} "
