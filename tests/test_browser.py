@@ -177,17 +177,22 @@ def test_language_toggle_switches_and_is_remembered(server, browser):
     assert browser.execute_script("return document.documentElement.lang") == "en"
 
 
-@pytest.mark.parametrize("name", PAGES)
-@pytest.mark.parametrize("lang", ["en", "id"])
-def test_no_serious_accessibility_violations(server, browser, name, lang):
-    browser.get(f"{server}{PAGES[name]}?lang={lang}")
+def serious_violations(browser, url: str) -> list[str]:
+    """axe-core's serious and critical violations on the page at `url`, one line each."""
+    browser.get(url)
     browser.execute_script(AXE.read_text(encoding="utf-8"))
     violations = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {resultTypes: ['violations']})"
         ".then(r => done(r.violations)).catch(e => done([{id: 'axe-error', impact: 'critical',"
         " help: String(e), nodes: []}]));")
-    serious = [f"{v['id']} ({v['impact']}): {v['help']} — "
-               + "; ".join(n.get("html", "")[:120] for n in v.get("nodes", [])[:3])
-               for v in violations if v.get("impact") in ("serious", "critical")]
+    return [f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(n.get("html", "")[:120] for n in v.get("nodes", [])[:3])
+            for v in violations if v.get("impact") in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_no_serious_accessibility_violations(server, browser, name, lang):
+    serious = serious_violations(browser, f"{server}{PAGES[name]}?lang={lang}")
     assert not serious, "\n".join(serious)

@@ -366,16 +366,7 @@ def test_every_province_shape_is_drawn_and_visible(server, browser):  # noqa: F8
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_map_and_timeline_have_no_serious_accessibility_violations(server, browser,  # noqa: F811
                                                                    path, lang):
-    from test_browser import AXE
+    from test_browser import serious_violations
 
-    browser.get(f"{server}{path}?lang={lang}")
-    browser.execute_script(AXE.read_text(encoding="utf-8"))
-    violations = browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']})"
-        ".then(r => done(r.violations)).catch(e => done([{id: 'axe-error', impact: 'critical',"
-        " help: String(e), nodes: []}]));")
-    serious = [f"{v['id']} ({v['impact']}): {v['help']} — "
-               + "; ".join(n.get("html", "")[:120] for n in v.get("nodes", [])[:3])
-               for v in violations if v.get("impact") in ("serious", "critical")]
+    serious = serious_violations(browser, f"{server}{path}?lang={lang}")
     assert not serious, "\n".join(serious)
