@@ -575,3 +575,29 @@ def test_navigation_marks_the_current_page(web, path, current):
     nav = BeautifulSoup(response.data, "html.parser").select_one("header.site nav")
     marked = [a["href"] for a in nav.select('a[aria-current="page"]')]
     assert marked == ([] if current is None else [current])
+
+
+def test_page_cache_is_bounded_by_entries_and_bytes(fixture_app):
+    """Least recently used first out, when there are more entries or more body bytes than the
+    bounds; a hit does not recompute."""
+    from ikmkg.web.pages import _Cache
+
+    calls = []
+
+    def value(text):
+        def compute():
+            calls.append(text)
+            return text
+        return compute
+
+    with fixture_app.app_context():
+        cache = _Cache(size=3, max_bytes=10)
+        for key in "abc":
+            cache.get((key,), value(key * 4))          # 12 bytes > 10: "a" goes
+        assert len(cache.items) == 2 and cache.bytes == 8
+        assert cache.get(("b",), value("x")) == "bbbb"  # a hit, now the most recent
+        cache.get(("d",), value("d"))                   # 9 bytes, 3 entries: all fit
+        cache.get(("e",), value("e"))                   # 4 entries > 3: "c" goes, not "b"
+        assert [k[-1] for k in cache.items] == ["b", "d", "e"] and cache.bytes == 6
+        assert cache.get(("a",), value("aaaa")) == "aaaa"  # recomputed after eviction
+        assert calls == ["aaaa", "bbbb", "cccc", "d", "e", "aaaa"]

@@ -188,12 +188,23 @@ def make_href(explicit_lang: str | None) -> Callable[[str], str | None]:
 
 
 class _Cache:
-    """A small LRU of computed values keyed by the store version (the graph changes on reload)."""
+    """An LRU of computed values keyed by the store version (the graph changes on reload).
 
-    def __init__(self, size: int = 2048):
-        self.size = size
+    Bounded by entries and by the bytes of the rendered bodies it holds. A page costs several
+    entries (its headers, its body per format and language, its description), so the bound
+    must hold every variant a crawler cycles through: at 2,048 entries the load test's 200
+    pages in 5 formats no longer fitted and every worker re-rendered them over and over.
+    """
+
+    def __init__(self, size: int = 16384, max_bytes: int = 64 << 20):
+        self.size, self.max_bytes = size, max_bytes
         self.items: OrderedDict = OrderedDict()
+        self.bytes = 0
         self.lock = threading.Lock()
+
+    @staticmethod
+    def _weight(value: object) -> int:
+        return len(value) if isinstance(value, (bytes, str)) else 0
 
     def get(self, key: tuple, compute: Callable[[], object]) -> object:
         # The same files published under two bases (tests, several apps) share a version.
@@ -204,9 +215,14 @@ class _Cache:
                 return self.items[key]
         value = compute()
         with self.lock:
+            if key in self.items:  # computed meanwhile by another thread
+                self.bytes -= self._weight(self.items.pop(key))
             self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            self.bytes += self._weight(value)
+            while len(self.items) > self.size or (self.bytes > self.max_bytes
+                                                  and len(self.items) > 1):
+                _, evicted = self.items.popitem(last=False)
+                self.bytes -= self._weight(evicted)
         return value
 
 
