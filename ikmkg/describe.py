@@ -59,6 +59,7 @@ BUILTIN_LABELS: dict[URIRef, dict[str, str]] = {
     SKOS.broader: {"en": "broader", "id": "lebih luas"},
     SKOS.narrower: {"en": "narrower", "id": "lebih sempit"},
     SKOS.exactMatch: {"en": "exact match", "id": "padanan tepat"},
+    SKOS.editorialNote: {"en": "reference-table note", "id": "catatan tabel rujukan"},
     OWL.sameAs: {"en": "same as", "id": "sama dengan"},
     DCTERMS.title: {"en": "title", "id": "judul"},
     DCTERMS.description: {"en": "description", "id": "deskripsi"},
@@ -389,7 +390,7 @@ def _group_of(predicate: URIRef, objects: list[Node], base_uri: str) -> str:
                              URIRef(ikm + "websiteDomain"))):
         return "identifiers"
     if str(predicate).startswith(_PROVENANCE_PREFIXES) or predicate in (
-            DCTERMS.source, URIRef(ikm + "verificationStatus")):
+            DCTERMS.source, URIRef(ikm + "verificationStatus"), SKOS.editorialNote):
         return "provenance"
     if all(isinstance(o, Literal) and o.datatype in _DATE_TYPES for o in objects):
         return "time"

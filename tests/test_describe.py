@@ -207,3 +207,18 @@ def test_derived_from_is_grouped_as_provenance(fixture_store):
     provenance = next(g for g in view.groups if g.key == "provenance")
     assert {r.predicate.iri for r in provenance.rows} == {str(PROV.wasDerivedFrom),
                                                           str(PROV.hadPrimarySource)}
+
+
+def test_reference_table_notes_are_provenance_not_the_description(store):
+    """A reference table's `note` (about the row's identifiers and sources) is stated as
+    skos:editorialNote and shown with the provenance, never as what the resource is."""
+    iri = ID + "province/jawa-timur"
+    graph = d.describe(store, iri)
+    notes = list(graph.objects(URIRef(iri), SKOS.editorialNote))
+    assert notes and not list(graph.objects(URIRef(iri), RDFS.comment))
+    view = d.resource_view(graph, iri, lang="en", base_uri=BASE, href=href)
+    assert view.description is None
+    provenance = next(g for g in view.groups if g.key == "provenance")
+    row = next(r for r in provenance.rows if r.predicate.iri == str(SKOS.editorialNote))
+    assert row.predicate.text == "reference-table note"
+    assert [v.text for v in row.values] == [str(n) for n in notes]

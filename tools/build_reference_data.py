@@ -365,7 +365,7 @@ def build_provinces(rows: list[dict[str, str]], sources: Sources) -> Graph:
                 raise ValueError(f"unknown parent province {row['parent_before_split']!r}")
             g.add((s, IKM.formedFrom, province_iri(row["parent_before_split"])))
         if row["note"]:
-            g.add((s, RDFS.comment, Literal(row["note"], lang="en")))
+            g.add((s, SKOS.editorialNote, Literal(row["note"], lang="en")))
         g.add((rosters["2025"][0], SKOS.member, s))
         if row["in_2017_set"] == "yes":
             g.add((rosters["2017"][0], SKOS.member, s))
@@ -436,7 +436,7 @@ def build_places(rows: list[dict[str, str]], provinces: list[dict[str, str]], so
         add_provenance(g, s, table, row_sources)
         g.add((s, IKM.namedInArticle, Literal(row["named_in_article"])))
         if row["note"]:
-            g.add((s, RDFS.comment, Literal(row["note"], lang="en")))
+            g.add((s, SKOS.editorialNote, Literal(row["note"], lang="en")))
         if row["wikidata"]:
             g.add((s, IKM.wikidata, WD[row["wikidata"]]))
         for column, scheme in (("kemendagri_code", "kemendagri-2025"),
@@ -542,7 +542,7 @@ def build_products(rows: list[dict[str, str]], sources: Sources) -> Graph:
         if row["wikidata"]:
             g.add((s, IKM.wikidata, WD[row["wikidata"]]))
         if row["note"]:
-            g.add((s, RDFS.comment, Literal(row["note"], lang="en")))
+            g.add((s, SKOS.editorialNote, Literal(row["note"], lang="en")))
         if "UNVERIFIED" in row["note"]:
             g.add((s, IKM.verificationStatus, UNVERIFIED))
     return g
@@ -587,7 +587,7 @@ def build_organisations(rows: list[dict[str, str]], sources: Sources) -> Graph:
                 g.add((parent, ORG.hasUnit, s))
         if row["wikidata"]:
             g.add((s, IKM.wikidata, WD[row["wikidata"]]))
-        g.add((s, RDFS.comment, Literal(comment, lang="en")))
+        g.add((s, SKOS.editorialNote, Literal(comment, lang="en")))
         add_provenance(g, s, table, row_sources)
     if seen != set(ORGANISATIONS):
         raise ValueError(f"organisations missing from the table: {set(ORGANISATIONS) - seen}")
