@@ -16,6 +16,7 @@ No Flask import: the blueprint in ikmkg.web.sparql is a few lines over this.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import threading
@@ -106,7 +107,28 @@ class CheckedQuery:
         return "graph" if self.form in ("CONSTRUCT", "DESCRIBE") else "solutions"
 
 
-def check_query(text: str, *, allowed_graphs: set[str], max_results: int) -> CheckedQuery:
+#: Query texts up to this size have their check remembered (a cache of at most 1,024 of them,
+#: so at most 4 MiB): the same queries come back again and again (named queries, page links).
+CACHED_CHECK_CHARS = 4096
+
+
+def check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
+                max_results: int) -> CheckedQuery:
+    """`_check_query`, remembered for short texts (the check is a pure function of its inputs;
+    a refusal raises and so is never cached)."""
+    if len(text) <= CACHED_CHECK_CHARS:
+        return _check_query_cached(text, frozenset(allowed_graphs), max_results)
+    return _check_query(text, allowed_graphs=allowed_graphs, max_results=max_results)
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_query_cached(text: str, allowed_graphs: frozenset[str],
+                        max_results: int) -> CheckedQuery:
+    return _check_query(text, allowed_graphs=allowed_graphs, max_results=max_results)
+
+
+def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
+                 max_results: int) -> CheckedQuery:
     """Check a query text and prepare it for evaluation.
 
     Args:

@@ -136,6 +136,12 @@ class Store(Protocol):
         """The published named graphs: name (ontology, shapes, data) -> IRI."""
 
 
+@functools.lru_cache(maxsize=16)
+def _graph_iris(base_uri: str) -> tuple[tuple[str, str], ...]:
+    """(name, IRI) of the published named graphs under `base_uri` (asked on every request)."""
+    return tuple((name, str(graph_iri(base_uri, name))) for name in GRAPH_NAMES)
+
+
 class StoreBase:
     """select/ask/construct built on `query`, shared by every backend (remote one included)."""
 
@@ -147,7 +153,7 @@ class StoreBase:
 
     @property
     def graph_iris(self) -> dict[str, str]:
-        return {name: str(graph_iri(self.base_uri, name)) for name in GRAPH_NAMES}
+        return dict(_graph_iris(self.base_uri))
 
     def select(self, sparql: str) -> list[dict[str, Node]]:
         body = self.query(sparql, result_format="tsv", timeout=self.query_timeout).read()

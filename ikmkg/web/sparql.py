@@ -7,10 +7,13 @@ data for browser clients such as YASGUI or Comunica).
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from ikmkg import sparql
 from ikmkg.errors import NotAcceptable, NotFound, PayloadTooLarge, QueryError
@@ -87,18 +90,28 @@ def _negotiate(kind: str, override: str | None, html: bool = True) -> Format:
             raise NotAcceptable(f"format={override} is not available for this result; use one "
                                 "of " + ", ".join(sparql.offered(kind)))
         return fmt
+    best = _best_match(request.headers.get("Accept", ""), kind, html)
+    if best is None:
+        offered = sparql.offered(kind) + (["text/html"] if html else [])
+        raise NotAcceptable("none of the media types in Accept is available for this result; "
+                            "available: " + ", ".join(offered))
+    return BY_MEDIA_TYPE[best]
+
+
+@functools.lru_cache(maxsize=512)
+def _best_match(accept: str, kind: str, html: bool) -> str | None:
+    """The media type to answer an `Accept` header with (None: 406); remembered, since clients
+    send the same few headers again and again."""
     offered = sparql.offered(kind) + (["text/html"] if html else [])
-    if not request.accept_mimetypes:
-        return BY_MEDIA_TYPE[offered[0]]
+    mimetypes = parse_accept_header(accept, MIMEAccept)
+    if not mimetypes:
+        return offered[0]
     aliases = {"application/json": "application/sparql-results+json" if kind != "graph"
                else "application/ld+json",
                "application/xml": "application/sparql-results+xml" if kind != "graph"
                else "application/rdf+xml"}
-    best = request.accept_mimetypes.best_match(offered + list(aliases))
-    if best is None:
-        raise NotAcceptable("none of the media types in Accept is available for this result; "
-                            "available: " + ", ".join(offered))
-    return BY_MEDIA_TYPE[aliases.get(best, best)]
+    best = mimetypes.best_match(offered + list(aliases))
+    return None if best is None else aliases.get(best, best)
 
 
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
