@@ -23,9 +23,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from ikmkg.cli import cli
@@ -41,6 +43,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_server(process: subprocess.Popen, url: str, seconds: float,
+                    log: Callable[[], str]) -> requests.Response:
+    """The first answer of `url` from the server `process` starts; the test fails (with the
+    tail of `log()`, and the process killed) if it exits or does not answer within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail(f"the server did not start: {log()[-3000:]}")
+            time.sleep(0.2)
 
 
 def _binary(name: str) -> str | None:

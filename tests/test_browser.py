@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 import requests
+from backends import free_port, wait_for_server
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 PAGES = {
@@ -37,33 +37,17 @@ def _browser_paths() -> tuple[str | None, str | None]:
     return shutil.which("chromium"), shutil.which("chromedriver")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/"
     process = subprocess.Popen(
         [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "2", "--base-uri", base],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail("ikmkg serve exited: " + process.stderr.read().decode()[-3000:])
-            try:
-                if requests.get(base, timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("ikmkg serve did not answer within 60 s")
-            time.sleep(0.2)
+        home = wait_for_server(process, base, 60, lambda: process.stderr.read().decode())
+        assert home.status_code == 200, home.text[:500]
         yield base.rstrip("/")
     finally:
         process.terminate()

@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
+from backends import free_port, wait_for_server
 from bs4 import BeautifulSoup
 from rdflib import RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
 
@@ -214,12 +213,6 @@ CLIENT_QUERIES = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def comunica() -> str:
     """The comunica-sparql command; skipped only where Node.js is absent (never in CI)."""
@@ -239,7 +232,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     unread pipe would block the server once the access log fills it)."""
     root = Path(__file__).resolve().parent.parent
     folder = tmp_path_factory.mktemp("tpf-server")
-    port = _free_port()
+    port = free_port()
     with open(folder / "server.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -248,18 +241,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
             env={**os.environ, "IKMKG_CACHE_DIR": str(folder / "cache"),
                  "PYTHONPATH": str(root)})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            requests.get(url + "/healthz", timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                pytest.fail("the server did not start: "
-                            + (folder / "server.log").read_text()[-2000:])
-            time.sleep(0.2)
+    wait_for_server(process, url + "/healthz", 90, (folder / "server.log").read_text)
     yield url
     process.terminate()
     try:

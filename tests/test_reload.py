@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from backends import free_port
 from conftest import SPARQL_PROJECT
 
 from ikmkg.app import create_app
@@ -165,12 +165,6 @@ def test_reload_under_concurrent_requests(project_app):
 
 # --- a real server -------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get_label(port: int) -> str | None:
     url = (f"http://127.0.0.1:{port}/sparql?"
            + urllib.parse.urlencode({"query": LABEL_QUERY}))
@@ -196,7 +190,7 @@ def serve(tmp_path):
     started = []
 
     def start(*extra: str) -> tuple[Path, int, subprocess.Popen]:
-        project, port = _project(tmp_path), _free_port()
+        project, port = _project(tmp_path), free_port()
         env = {**os.environ, "IKMKG_CACHE_DIR": str(tmp_path / "cache")}
         proc = subprocess.Popen(
             [sys.executable, "-m", "ikmkg", "serve", "--project-dir", str(project),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from backends import free_port, wait_for_server
 from conftest import SPARQL_PROJECT
 
 pytestmark = pytest.mark.server
@@ -41,12 +41,6 @@ def engines_of(master: int) -> list[int]:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def spawn(project: Path, cache: Path, port: int, store_mode: str = "disk") -> subprocess.Popen:
     env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "1.5",
            "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT)}
@@ -62,16 +56,7 @@ def server(request, tmp_path_factory):
     port = free_port()
     process = spawn(SPARQL_PROJECT, tmp_path_factory.mktemp("cache"), port, request.param)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(url + "/sparql", timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("the server did not start: " + process.communicate()[1][-2000:])
-            time.sleep(0.2)
+    wait_for_server(process, url + "/sparql", 60, lambda: process.communicate()[1])
     MASTERS[url] = (process.pid, request.param)
     yield url
     process.terminate()
@@ -168,14 +153,7 @@ def test_no_gunicorn_control_socket(tmp_path):
          "--workers", "1", "--project-dir", str(SPARQL_PROJECT)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
+        assert wait_for_server(process, f"http://127.0.0.1:{port}/healthz", 60, str).ok
         assert not (home / ".gunicorn").exists()
     finally:
         process.terminate()
