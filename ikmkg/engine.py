@@ -174,7 +174,9 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _load(store_dir: Path) -> ox.Store:
+def load_memory(store_dir: Path) -> ox.Store:
+    """An in-memory copy of the store folder `store_dir`, from its N-Quads dump (written first
+    from the on-disk store if missing; under a temporary name of this process, then renamed)."""
     dump = store_dir / DUMP
     if not dump.is_file():
         tmp = store_dir / f"{DUMP}.{os.getpid()}.tmp"
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         current = pid_of(args.socket)
         if args.successor_of is not None and current != args.successor_of:
             return  # another client's successor has replaced it already
-        store = _load(args.store_dir)
+        store = load_memory(args.store_dir)
         tmp = f"{args.socket}.{os.getpid()}"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(tmp)

@@ -42,7 +42,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ikmkg import executor
+from ikmkg import engine, executor
 from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout, TooManyRequests
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, OxigraphGraph, graph_iri, iter_quads
 from ikmkg.namespaces import bind_prefixes, prefixes
@@ -258,7 +258,7 @@ def store_dir_for(cache_dir: Path, content_hash: str, base_uri: str) -> Path:
 
 
 READY = "READY.json"
-DUMP = "quads.nq"
+DUMP = engine.DUMP
 
 
 def is_ready(path: Path) -> bool:
@@ -289,18 +289,6 @@ def build_store_dir(kg: KnowledgeGraph | OxigraphGraph, path: Path) -> Path:
     return path
 
 
-def _load_memory(path: Path) -> ox.Store:
-    """An in-memory copy of the store folder `path`, from its N-Quads dump (made if missing)."""
-    dump = path / DUMP
-    if not dump.is_file():
-        tmp = path / (DUMP + ".tmp")
-        ox.Store.read_only(str(path / "db")).dump(str(tmp), format=ox.RdfFormat.N_QUADS)
-        tmp.rename(dump)
-    memory = ox.Store()
-    memory.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
-    return memory
-
-
 # --- the pool of executor processes ---------------------------------------------------------
 
 class _EngineClient:
@@ -313,8 +301,6 @@ class _EngineClient:
     """
 
     def __init__(self, store_dir: Path, query_timeout: float):
-        from ikmkg import engine
-
         self.store_dir, self.grace = str(store_dir), query_timeout + 1.0
         self.owner = os.getpid()
         folder = engine.socket_dir()
@@ -330,8 +316,6 @@ class _EngineClient:
             time.sleep(0.02)
 
     def _spawn(self, successor_of: int | None) -> subprocess.Popen:
-        from ikmkg import engine
-
         self._spawned = [p for p in self._spawned if p.poll() is None]  # reap finished ones
         process = engine.spawn(self.store_dir, self.sock, self.owner, self.grace, successor_of)
         self._spawned.append(process)
@@ -340,8 +324,6 @@ class _EngineClient:
     def connect(self) -> socket.socket:
         """A new connection to the engine; when none answers, a successor is started and the
         caller gets BackendUnavailable (a 503 with Retry-After) meanwhile."""
-        from ikmkg import engine
-
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(self.sock)
@@ -354,14 +336,10 @@ class _EngineClient:
 
     def replace(self, pid: int | None) -> None:
         """Start a successor of the engine `pid` (a no-op if it has been replaced already)."""
-        from ikmkg import engine
-
         if pid is not None and pid == engine.pid_of(self.sock):
             self._spawn(pid)
 
     def close(self) -> None:
-        from ikmkg import engine
-
         if os.getpid() != self.owner:
             return
         pid = engine.pid_of(self.sock)
@@ -629,7 +607,7 @@ class PooledStore(StoreBase):
         self.base_uri = base_uri
         self._version = version
         self.query_timeout = query_timeout
-        memory = _load_memory(self.path) if in_memory else None
+        memory = engine.load_memory(self.path) if in_memory else None
         self.mode = "shared" if shared else "memory" if in_memory else "disk"
         self._engine = _EngineClient(self.path, query_timeout) if shared else None
         self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait, memory,
