@@ -83,12 +83,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, process: subprocess.Popen, timeout: float) -> float:
-    """Seconds until `url` answers; fails if the process dies or the timeout passes."""
+def wait_ready(url: str, process: subprocess.Popen, timeout: float,
+               log: Path | None = None) -> float:
+    """Seconds until `url` answers; fails (with the end of `log`) if the process dies or the
+    timeout passes."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise SystemExit(f"server exited with {process.returncode}\n{tail}")
         try:
             requests.get(url, params={"query": "ASK {}"}, timeout=5)
             return time.monotonic() - started
@@ -101,13 +104,17 @@ def start_ikmkg(project: Path, cache: Path, port: int,
                 workers: int, store_mode: str = "disk") -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "120",
            "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT)}
+    # The server's stderr (start-up messages and the access log, a line a request) goes to a
+    # file: a pipe nobody reads fills up and then blocks the workers mid-request.
+    log = cache.parent / f"server-{store_mode}.log"
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--project-dir", str(project)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
-    wait_ready(f"http://127.0.0.1:{port}/sparql", process, 3600)
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers), "--project-dir", str(project)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+            start_new_session=True)
+    wait_ready(f"http://127.0.0.1:{port}/sparql", process, 3600, log)
     return process, time.monotonic() - started
 
 

@@ -265,6 +265,11 @@ def parse_pairs(raw: bytes) -> list[tuple[str, str]]:
         raise QueryError(f"the request parameters cannot be read: {exc}") from None
 
 
+#: Query strings of GET requests up to this size have their reading remembered (at most 1,024
+#: of them): percent-decoding a query in pure Python costs more than looking it up.
+CACHED_QUERY_STRING_BYTES = 8192
+
+
 def read_protocol(method: str, content_type: str, query_string: bytes,
                   body: bytes) -> ProtocolRequest:
     """Read a SPARQL 1.1 Protocol query request (GET, POST form, POST sparql-query).
@@ -272,6 +277,22 @@ def read_protocol(method: str, content_type: str, query_string: bytes,
     Raises:
         QueryError: bad encoding, an update request, repeated or malformed parameters.
     """
+    if method != "POST" and len(query_string) <= CACHED_QUERY_STRING_BYTES:
+        # A GET is read from its query string alone; each caller gets its own copy to change.
+        known = _read_query_string(query_string)
+        return dataclasses.replace(known, default_graph_uris=list(known.default_graph_uris),
+                                   named_graph_uris=list(known.named_graph_uris),
+                                   params=dict(known.params))
+    return _read_protocol(method, content_type, query_string, body)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_query_string(query_string: bytes) -> ProtocolRequest:
+    return _read_protocol("GET", "", query_string, b"")
+
+
+def _read_protocol(method: str, content_type: str, query_string: bytes,
+                   body: bytes) -> ProtocolRequest:
     pairs = parse_pairs(query_string)
     mime, _, options = content_type.partition(";")
     mime = mime.strip().lower()

@@ -200,3 +200,14 @@ def test_timeouts_counted(store):
     assert response.status_code == 503
     after = _sample(client.get("/metrics").get_data(as_text=True), "ikmkg_sparql_timeouts_total")
     assert after - before == 1
+
+
+def test_metrics_count_unknown_methods_as_other(client):
+    """Clients may send any method token; each must not become a time series of its own."""
+    before = client.get("/metrics").get_data(as_text=True)
+    for method in ("FROB", "BLAH1", "BLAH2"):
+        assert client.open("/healthz", method=method).status_code == 405
+    text, name = client.get("/metrics").get_data(as_text=True), "ikmkg_http_requests_total"
+    assert _sample(text, name, method="OTHER", route="<unmatched>", status="405") - \
+        _sample(before, name, method="OTHER", route="<unmatched>", status="405") == 3
+    assert "FROB" not in text and "BLAH1" not in text

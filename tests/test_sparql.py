@@ -659,3 +659,33 @@ def test_query_checks_are_remembered_but_refusals_are_not():
     long = PROVINCES + " #" + "x" * sparql.CACHED_CHECK_CHARS
     assert sparql.check_query(long, allowed_graphs=allowed, max_results=MAX).form == "SELECT"
     assert sparql._check_query_cached.cache_info().currsize == after.currsize
+
+
+def test_get_query_strings_are_read_once_and_each_caller_gets_its_own_copy():
+    """read_protocol remembers what a GET query string asks; a caller that changes its copy
+    (named queries set `query`, bind `params`) changes nobody else's; a refusal raises every
+    time; POST bodies are never remembered."""
+    from urllib.parse import urlencode
+
+    from ikmkg import sparql
+    from ikmkg.errors import QueryError
+
+    raw = urlencode({"query": PROVINCES, "default-graph-uri": GRAPHS["data"],
+                     "province": "x"}).encode()
+    before = sparql._read_query_string.cache_info()
+    first = sparql.read_protocol("GET", "", raw, b"")
+    first.params["province"] = "changed"
+    first.default_graph_uris.append("urn:changed")
+    first.query = "changed"
+    again = sparql.read_protocol("GET", "", raw, b"")
+    assert sparql._read_query_string.cache_info().hits == before.hits + 1
+    assert (again.query, again.default_graph_uris, again.params) == (
+        PROVINCES, [GRAPHS["data"]], {"province": "x"})
+    for _ in range(2):
+        with pytest.raises(QueryError, match="read-only"):
+            sparql.read_protocol("GET", "", b"update=DROP+ALL", b"")
+    size = sparql._read_query_string.cache_info().currsize
+    posted = sparql.read_protocol("POST", "application/x-www-form-urlencoded", b"",
+                                  raw.replace(b"province=x", b"province=y"))
+    assert posted.query == PROVINCES and posted.params == {"province": "y"}
+    assert sparql._read_query_string.cache_info().currsize == size
