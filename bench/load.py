@@ -3,7 +3,7 @@
     python bench/load.py                          # the shipped graph, 2 workers, 10 s per level
     python bench/load.py --duration 75 --levels 64  # a 5-minute-ish soak at 64 clients (x4 runs)
 
-Starts `python -m ikmkg serve` on 127.0.0.1 (a free port) with several gunicorn workers, finds
+Starts `python -m ikmkg serve` on 127.0.0.1 (a free port) with several server workers, finds
 entity pages, the named queries and the dump files through the server itself, then drives, for a
 bounded time at each concurrency level, threads that each keep one HTTP/1.1 connection
 (http.client) and pick requests from the mix:
@@ -223,7 +223,7 @@ def run_level(port: int, mix: dict, clients: int, duration: float, pid: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="server workers")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16, 64],
                         help="concurrency levels (clients)")

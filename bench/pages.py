@@ -1,5 +1,5 @@
 """Benchmark the linked-data pages: an entity page in HTML and in Turtle against a bare Flask
-response on the same server stack (gunicorn, same options and workers), measured with wrk.
+response on the same server stack (Granian, same options and workers), measured with wrk.
 
     python bench/pages.py --triples 1000000            # generates bench/generate.py's project
     python bench/pages.py --project /tmp/ikmkg-bench-1m
@@ -30,16 +30,17 @@ ENTITY = "/doc/enterprise/synthetic-0000001"  # bench/generate.py's first enterp
 
 
 def serve(port: int, project: str, workers: int) -> None:
-    """Run the real app plus one bare route under the same gunicorn options (child process)."""
+    """Run the real app plus one bare route under the same server options (child process)."""
     from flask import Response
 
     from ikmkg.app import create_app
-    from ikmkg.server import _Gunicorn, gunicorn_options
+    from ikmkg.server import granian_server
     from ikmkg.settings import Settings
 
     app = create_app(Settings.from_env(project_dir=project))
     app.add_url_rule("/_bare", "bare", lambda: Response("ok", mimetype="text/plain"))
-    _Gunicorn(app, gunicorn_options("127.0.0.1", port, workers)).run()
+    granian_server(app, host="127.0.0.1", port=port, workers=workers).serve(
+        target_loader=lambda: app, wrap_loader=False)
 
 
 def _free_port() -> int:
@@ -70,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triples", type=int, default=1_000_000, help="synthetic graph size")
     parser.add_argument("--project", type=Path, help="an existing project folder to serve")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="server workers")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per URL")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)

@@ -9,7 +9,7 @@ For each backend: generate the synthetic project (bench/generate.py, reused when
 there), start the store on loopback with a throwaway database (tests/backends.py), bulk-load it
 with the store's own loader (`oxigraph load`, Virtuoso's `ld_dir`/`rdf_loader_run`: at millions
 of triples `ikmkg load`'s rdflib parse and SHACL validation would dominate the run and is not
-what is measured here), record a version, start `ikmkg serve --store URL` (gunicorn, --workers),
+what is measured here), record a version, start `ikmkg serve --store URL` (Granian, --workers),
 then time each query of bench/run.py's MIX both ways over one kept-alive connection (median of
 --repeat after a warm-up). "direct" sends the very dataset ikmkg sends (default-graph-uri and
 named-graph-uri listing the three published graphs) and asks for the same media type. If `wrk`
@@ -165,7 +165,7 @@ def bench_backend(kind: str, project: Path, tmp: Path, args: argparse.Namespace)
         rps_direct = wrk(direct_url, args.wrk_seconds, args.connections)
         if rps_through and rps_direct:
             print(f"\nrequests/s, cheap query, {args.connections} connections, "
-                  f"{args.workers} gunicorn workers: through ikmkg {rps_through:.0f}, direct "
+                  f"{args.workers} workers: through ikmkg {rps_through:.0f}, direct "
                   f"{rps_direct:.0f} (ratio {rps_through / rps_direct:.2f})")
     finally:
         stop(app)
@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--triples", type=int, default=5_000_000, help="about this many triples")
     parser.add_argument("--backends", default="oxigraph,virtuoso", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per query")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of ikmkg")
+    parser.add_argument("--workers", type=int, default=2, help="server workers of ikmkg")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--wrk-seconds", type=int, default=10, help="wrk duration")
     parser.add_argument("--queries", default=",".join(MIX),

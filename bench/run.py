@@ -4,7 +4,7 @@
     python bench/run.py --triples 1000000
     python bench/run.py --triples 1000000 --startup-only --phases   # start-up and its phases
 
-Generates the synthetic project (bench/generate.py), starts the real `ikmkg serve` (two gunicorn
+Generates the synthetic project (bench/generate.py), starts the real `ikmkg serve` (two Granian
 workers) on a fresh cache (cold start-up: load, validate, build the store) and again on the
 warm cache, then prints per query of the mix the median latency through /sparql over HTTP and
 the same query run in this process directly on the same pyoxigraph store (same native

@@ -83,7 +83,7 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
 @click.option("--port", default=8080, show_default=True, type=int, envvar="IKMKG_PORT",
               help="TCP port to listen on [env IKMKG_PORT].")
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IKMKG_WORKERS",
-              help="gunicorn worker processes [env IKMKG_WORKERS].")
+              help="Worker processes of the HTTP server (Granian) [env IKMKG_WORKERS].")
 @base_uri_option
 @project_dir_option
 @click.option("--store", default=None, envvar="IKMKG_STORE",
@@ -95,7 +95,7 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
 def serve(host: str, port: int, workers: int, base_uri: str | None,
           project_dir: str | None, store: str | None, store_mode: str | None,
           watch: bool) -> None:
-    """Validate the graph and serve it (SPARQL endpoint and pages) with gunicorn."""
+    """Validate the graph and serve it (SPARQL endpoint and pages) with Granian."""
     from ikmkg.errors import BackendUnavailable
     from ikmkg.server import run_server
 

@@ -16,7 +16,7 @@ reach it from then on) and sends its predecessor SIGTERM. The predecessor then d
 accepts nothing more, closes its idle connections and exits as soon as no query is running, or
 when `--grace` seconds have passed, ending any runaway query with it. A lock file and a pid file
 make concurrent requests for a successor start exactly one. Every engine exits when OWNER_PID
-(the process that created the store, e.g. the gunicorn master) is gone.
+(the process that created the store, e.g. the server's main process) is gone.
 
 This module imports only the standard library, pyoxigraph and ikmkg.executor, like the
 executors, so that the engine stays small beside the store it holds.

@@ -6,8 +6,8 @@ old graph or the new one, never a mix. `reload_app` loads and validates the new 
 child process (`ikmkg.app.load_store`); only a conforming graph is swapped in. A graph that
 does not conform is refused: the validation report goes to the log and the old store stays.
 
-Under gunicorn (see ikmkg.server) the master reloads its app on SIGHUP (the `on_reload` hook)
-and then forks fresh workers from it, while the old workers finish their requests.
+Under Granian (see ikmkg.server) the main process reloads its app on SIGHUP (the `on_reload`
+hook) and then forks fresh workers from it, while the old workers finish their requests.
 `Watcher` polls the source files' mtimes and sends that SIGHUP when they change (`--watch`).
 """
 
@@ -135,5 +135,5 @@ class Watcher(threading.Thread):
 
 
 def sighup_self() -> None:
-    """Ask this process (the gunicorn master) to reload, as `kill -HUP` would."""
+    """Ask this process (the server's main process) to reload, as `kill -HUP` would."""
     os.kill(os.getpid(), signal.SIGHUP)

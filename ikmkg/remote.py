@@ -481,7 +481,7 @@ class RemoteStore(StoreBase):
         return _rows(_serialise_solutions(response.body, "SELECT", "srj", 0, current.public)[0])
 
     def _http(self) -> urllib3.PoolManager:
-        # A forked gunicorn worker must not share its parent's sockets.
+        # A forked server worker must not share its parent's sockets.
         if self._pid != os.getpid() or self._pool is None:
             with self._lock:
                 if self._pid != os.getpid() or self._pool is None:

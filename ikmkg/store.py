@@ -12,7 +12,7 @@ request (default-graph-uri) names graphs.
   (cached by content hash, so a restart on unchanged files skips loading and validation); each
   query runs in a small executor process (`ikmkg.executor`) that opens the store read-only and is
   killed when the time limit passes. The pages of the store files are shared by all processes
-  through the OS page cache instead of being copied into every gunicorn worker.
+  through the OS page cache instead of being copied into every server worker.
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ def build_store_dir(kg: KnowledgeGraph | OxigraphGraph, path: Path) -> Path:
 class _EngineClient:
     """The client side of a shared query engine (store_mode=shared, see ikmkg.engine).
 
-    The process that creates it (the owner: the gunicorn master, or a test) starts the first
+    The process that creates it (the owner: the server's main process, or a test) starts the first
     engine; every process forked from it connects to the same socket. `replace` asks for a
     successor when a query overran its limit (the engine is still running it on a thread);
     `close`, in the owner only, stops the engine.
@@ -506,7 +506,7 @@ class _Pool:
         self._lock = threading.Lock()
 
     def acquire(self, retry_after: int) -> _Executor:
-        if self._pid != os.getpid():  # forked (gunicorn worker): the parent's children aren't ours
+        if self._pid != os.getpid():  # forked (server worker): the parent's children aren't ours
             self._reset()
         if not self._slots.acquire(timeout=self.wait):
             raise TooManyRequests(

@@ -38,15 +38,19 @@ def _browser_paths() -> tuple[str | None, str | None]:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "2", "--base-uri", base],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its stderr carries the access log: to a file, never to a pipe nobody reads (a full pipe
+    # would block the workers mid-request).
+    log = tmp_path_factory.mktemp("browser-server") / "server.log"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "2", "--base-uri", base],
+            stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        home = wait_for_server(process, base, 60, lambda: process.stderr.read().decode())
+        home = wait_for_server(process, base, 60, log.read_text)
         assert home.status_code == 200, home.text[:500]
         yield base.rstrip("/")
     finally:

@@ -1,6 +1,6 @@
 """Operations: /healthz, /readyz, /version, /metrics, the version header and the access log.
 
-Metrics come from prometheus_client. Under gunicorn each worker is a process: set
+Metrics come from prometheus_client. Under Granian each worker is a process: set
 `PROMETHEUS_MULTIPROC_DIR` to an empty, writable folder before starting `ikmkg serve` and
 /metrics aggregates every worker (prometheus_client's multiprocess mode; the folder must be
 wiped between runs). Without it, /metrics shows the answering worker's own counts.
@@ -25,7 +25,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 import ikmkg
 from ikmkg.web import get_store
@@ -38,6 +38,8 @@ REQUEST_ID_HEADER = "X-Request-Id"
 #: An incoming request id is echoed only when it is short and plain (no header injection).
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Longest request line accepted (gunicorn's default, and most proxies'); longer: 414.
+MAX_REQUEST_LINE = 8190
 #: Time limit of the readiness probe's ASK against a remote store, in seconds.
 READY_TIMEOUT = 2.0
 
@@ -142,6 +144,12 @@ def _before() -> None:
     # anything here; refusing them up front keeps CR/LF out of headers built from the path.
     if _CONTROL.search(request.path):
         raise BadRequest("The path contains control characters (such as %00, %0D or %0A).")
+    line = len(request.method) + len(request.environ.get("PATH_INFO", "")) \
+        + len(request.query_string) + 11  # " ", "?", " HTTP/1.1"
+    if line > MAX_REQUEST_LINE:
+        raise RequestURITooLarge(
+            f"The request line is too large ({line:,} > {MAX_REQUEST_LINE:,} bytes): send a "
+            "long SPARQL query in the body of a POST (application/sparql-query, or a form).")
 
 
 #: The metric children of each (method, route, status) seen: prometheus_client's `labels()`
@@ -194,7 +202,7 @@ def init_app(app: Flask) -> None:
     """Register the ops routes and the per-request hooks (id, timing, metrics, access log)."""
     app.register_blueprint(blueprint)
     if not access_log.handlers:
-        # One JSON object a line on stderr (gunicorn's error stream) unless the operator has
+        # One JSON object a line on stderr (with the server's messages) unless the operator has
         # configured the `ikmkg.access` logger already.
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
