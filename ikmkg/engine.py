@@ -118,7 +118,7 @@ class _Engine:
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
     def _connection(self, conn: socket.socket) -> None:
-        inp, out = conn.makefile("rb"), conn.makefile("wb")
+        inp, out = conn.makefile("rb"), conn.makefile("wb", buffering=executor.ANSWER_BUFFER)
         try:
             executor.write_frame(out, b"R", json.dumps(
                 {"sandboxed": self.sandboxed, "engine": os.getpid()}).encode())

@@ -34,6 +34,9 @@ from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 
 HEADER = struct.Struct(">cI")
 CHUNK = 1 << 16
+#: Write buffer of an answering process: an answer up to this size (its data frames and its end
+#: frame) leaves in one write, so the reader wakes once for it instead of once a frame.
+ANSWER_BUFFER = 1 << 20
 
 
 class RequestError(Exception):
@@ -49,12 +52,13 @@ def capped_tsv(solutions: ox.QuerySolutions,
     """The solutions as TSV cut to `max_results` rows (0: no cap), whether they were cut, and
     how many rows are kept (TSV writes exactly one line per row, after the header)."""
     tsv = solutions.serialize(format=ox.QueryResultsFormat.TSV)
-    lines = tsv.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if not max_results or len(lines) - 1 <= max_results:
-        return tsv, False, len(lines) - 1
-    return b"\n".join(lines[: max_results + 1]) + b"\n", True, max_results
+    lines = tsv.count(b"\n") + (1 if tsv and not tsv.endswith(b"\n") else 0)
+    if not max_results or lines - 1 <= max_results:
+        return tsv, False, max(lines - 1, 0)
+    end = -1
+    for _ in range(max_results + 1):  # the header and max_results rows
+        end = tsv.index(b"\n", end + 1)
+    return tsv[:end + 1], True, max_results
 
 
 def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -> dict:
@@ -199,7 +203,8 @@ def _sandbox() -> bool:
 
 def main(argv: list[str]) -> None:
     sandboxed = _sandbox()
-    serve(ox.Store.read_only(argv[0]), sys.stdin.buffer, sys.stdout.buffer, sandboxed)
+    serve(ox.Store.read_only(argv[0]), sys.stdin.buffer,
+          open(sys.stdout.fileno(), "wb", buffering=ANSWER_BUFFER, closefd=False), sandboxed)
 
 
 def serve(store: ox.Store, inp, out, sandboxed: bool) -> None:

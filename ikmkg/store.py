@@ -422,7 +422,8 @@ class _Executor:
                 os.closerange(keep[1] + 1, 1 << 16)
                 sandboxed = executor._sandbox()
                 executor.serve(memory, os.fdopen(from_parent, "rb"),
-                               os.fdopen(to_parent, "wb"), sandboxed)
+                               os.fdopen(to_parent, "wb", buffering=executor.ANSWER_BUFFER),
+                               sandboxed)
             finally:
                 os._exit(0)
         os.close(from_parent)
