@@ -100,7 +100,7 @@ def main() -> None:
                 else:
                     result.serialize(format=ox.QueryResultsFormat.JSON)
 
-            def over_http(target=target, accept=accept):
+            def over_http(target=target, accept=accept, name=name):
                 connection.request("GET", target, headers={"Accept": accept})
                 response = connection.getresponse()
                 response.read()

@@ -203,8 +203,8 @@ def _sandbox() -> bool:
 
 def main(argv: list[str]) -> None:
     sandboxed = _sandbox()
-    serve(ox.Store.read_only(argv[0]), sys.stdin.buffer,
-          open(sys.stdout.fileno(), "wb", buffering=ANSWER_BUFFER, closefd=False), sandboxed)
+    out = open(sys.stdout.fileno(), "wb", buffering=ANSWER_BUFFER, closefd=False)  # noqa: SIM115 - for the process's life
+    serve(ox.Store.read_only(argv[0]), sys.stdin.buffer, out, sandboxed)
 
 
 def serve(store: ox.Store, inp, out, sandboxed: bool) -> None:
