@@ -18,6 +18,7 @@ one at a time with fresh forks of the main process, while the old ones finish th
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import time
 
@@ -70,7 +71,26 @@ def _worker_app(app):
             warm()
         except Exception as exc:  # noqa: BLE001 - the first query retries; say why meanwhile
             click.echo(f"ikmkg: worker could not warm its store: {exc}", err=True)
-    return app
+    return without_server_environment(app, dict(os.environ))
+
+
+def without_server_environment(app, server_env: dict[str, str]):
+    """`app` behind a filter that removes the server's own environment variables from each
+    request's WSGI environ.
+
+    Granian starts every environ from a copy of os.environ (CGI style). The app must see only
+    the request: a variable such as HTTP_PROXY would otherwise read as a request header
+    ("Proxy"), and secrets such as IKMKG_STORE_PASSWORD would sit in every request's environ.
+    A key that the request set itself (a header of that name) stays, unless its value is the
+    variable's to the letter.
+    """
+    def wsgi(environ, start_response):
+        for key, value in server_env.items():
+            if environ.get(key) == value:
+                del environ[key]
+        return app(environ, start_response)
+
+    return wsgi
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int,

@@ -41,11 +41,12 @@ def engines_of(master: int) -> list[int]:
     return found
 
 
-def spawn(project: Path, cache: Path, port: int, store_mode: str = "disk") -> subprocess.Popen:
+def spawn(project: Path, cache: Path, port: int, store_mode: str = "disk",
+          **extra_env: str) -> subprocess.Popen:
     """Start the server; its stderr (messages and the access log) goes to `cache`/server.log,
     never to a pipe that nobody reads while it serves (a full pipe blocks the workers)."""
     env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "1.5",
-           "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT)}
+           "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT), **extra_env}
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / "server.log", "w") as log:
         return subprocess.Popen(
@@ -148,3 +149,24 @@ def test_refuses_to_start_on_invalid_data(tmp_path):
     stderr = log_of(tmp_path / "cache")
     assert process.returncode == 2
     assert "does not conform" in stderr and "province/unlabelled" in stderr
+
+
+def test_server_environment_is_not_part_of_requests(tmp_path):
+    """The server's environment variables never reach the app as request data: HTTP_X_REQUEST_ID
+    in the server's environment is not read as the request's X-Request-Id header (the app
+    would echo it), while a client's own X-Request-Id still is."""
+    port = free_port()
+    process = spawn(SPARQL_PROJECT, tmp_path / "cache", port,
+                    HTTP_X_REQUEST_ID="from-the-server-environment",
+                    IKMKG_TEST_SECRET="not-for-requests")
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        first = wait_for_server(process, url, 60, lambda: log_of(tmp_path / "cache"))
+        assert first.status_code == 200
+        assert first.headers["X-Request-Id"] != "from-the-server-environment"
+        assert len(first.headers["X-Request-Id"]) == 32
+        own = requests.get(url, headers={"X-Request-Id": "client-id-1"})
+        assert own.headers["X-Request-Id"] == "client-id-1"
+    finally:
+        process.terminate()
+        process.wait(15)
