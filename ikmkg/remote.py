@@ -103,6 +103,12 @@ VERSION_PREFIX = "urn:ikmkg:version:"
 SEQUENCE = "urn:ikmkg:sequence"
 #: Seconds a replaced version stays in the store for instances still reading it (see `load`).
 GRACE_SECONDS = 300.0
+#: Subject prefix of the claim a load in progress holds in the bookkeeping graph
+#: (`urn:ikmkg:load:KEY`, with the time it started): one load at a time (see `load`).
+LOAD_PREFIX = "urn:ikmkg:load:"
+#: Seconds after which a claim whose load neither published nor gave up is taken as dead (its
+#: process was killed): the next load drops its graphs.
+STALE_LOAD_SECONDS = 3600.0
 
 
 def meta_graph(base_uri: str) -> str:
@@ -745,6 +751,75 @@ def _versions(store: RemoteStore, meta: str) -> list[_Version]:
     return sorted(found, key=lambda v: (v.sequence, v.key))
 
 
+def _claims(store: RemoteStore, meta: str) -> list[tuple[dt.datetime, str]]:
+    """(start, key) of every load claim in the bookkeeping graph, oldest first."""
+    rows = store._select(
+        f"SELECT ?l ?c WHERE {{ GRAPH <{meta}> {{ ?l <{DCT}created> ?c }} }}", dataset=False)
+    found = []
+    for row in rows:
+        if str(row["l"]).startswith(LOAD_PREFIX):
+            started = dt.datetime.fromisoformat(str(row["c"]))
+            if started.tzinfo is None:
+                started = started.replace(tzinfo=dt.UTC)
+            found.append((started, str(row["l"])[len(LOAD_PREFIX):]))
+    return sorted(found)
+
+
+def _unclaim(key: str, meta: str) -> str:
+    return f"DELETE WHERE {{ GRAPH <{meta}> {{ <{LOAD_PREFIX}{key}> ?p ?o }} }}"
+
+
+def _claim(store: RemoteStore, loader: _Loader, base_uri: str, key: str, stale: float,
+           say: Callable[[str], None]) -> list[str]:
+    """Record that load `key` runs, so that loads go one at a time; clear what dead loads left.
+
+    Every other claim is looked at: one whose version was published (its process died before
+    it removed the claim) is removed; one older than `stale` seconds with no version is a load
+    that was killed mid-way, so its graphs and claim are dropped (returned as dropped keys);
+    any other is a load in progress. When loads start together, the claim that started first
+    (then the smaller key) goes on and the others give way.
+
+    Raises:
+        LoadError: another load is in progress (this claim is removed again).
+    """
+    meta = meta_graph(base_uri)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    loader.update(f"INSERT DATA {{ GRAPH <{meta}> {{ <{LOAD_PREFIX}{key}> <{DCT}created> "
+                  f"\"{now.isoformat()}\"^^<{XSD}dateTime> }} }}", "registering the load")
+    try:
+        published = {version.key for version in _versions(store, meta)}
+        dropped, running = [], []
+        for started, other in _claims(store, meta):
+            if other == key:
+                continue
+            if other in published:
+                loader.update(_unclaim(other, meta), f"clearing the finished load {other}")
+            elif (now - started).total_seconds() > stale:
+                say(f"dropping the graphs of load {other}, started {started.isoformat()} and "
+                    "never finished")
+                steps = [_unclaim(other, meta)] + [
+                    f"DROP SILENT GRAPH <{version_graph(base_uri, name, other)}>"
+                    for name in GRAPH_NAMES]
+                loader.update(" ;\n".join(steps), f"dropping the dead load {other}")
+                dropped.append(other)
+            else:
+                running.append((started, other))
+        if running and min(running) < (now, key):
+            started, other = min(running)
+            until = started + dt.timedelta(seconds=stale)
+            raise LoadError(
+                f"another load ({other}) has been running since {started.isoformat()}: loads "
+                "go one at a time. Run again when it is done; if its process died, its graphs "
+                f"are dropped by the first load after {until.isoformat()}.")
+    except BaseException:
+        try:
+            loader.update(_unclaim(key, meta), "withdrawing this load")
+        except (IkmkgError, OSError):
+            log.warning("could not withdraw the claim of load %s", key)
+        raise
+    return dropped
+
+
 def _drop_superseded(store: RemoteStore, loader: _Loader, base_uri: str,
                      versions: list[_Version], grace: float,
                      say: Callable[[str], None]) -> list[str]:
@@ -783,7 +858,7 @@ def _drop_superseded(store: RemoteStore, loader: _Loader, base_uri: str,
 
 def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = None,
          graph_store_url: str | None = None, chunk_size: int = 50_000,
-         grace: float = GRACE_SECONDS,
+         grace: float = GRACE_SECONDS, stale: float = STALE_LOAD_SECONDS,
          progress: Callable[[str], None] | None = None) -> LoadReport:
     """Publish `kg` (already validated) in `store` as a new version, so that readers see the
     old version or the new one, never a mix (see the module docstring).
@@ -795,10 +870,14 @@ def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = Non
     version. Versions replaced more than `grace` seconds ago are then dropped; the one just
     replaced stays for the instances that still read it (at most their `version_ttl`).
 
+    Loads go one at a time: each holds a claim in the bookkeeping graph while it runs (see
+    `_claim`); a load whose process was killed leaves its claim, and the first load more than
+    `stale` seconds after it started drops the graphs it left.
+
     Raises:
         BackendUnavailable: the store cannot be reached.
-        LoadError: the store refused a step (the published version unchanged; the new graphs
-            and, if written, the new record removed again).
+        LoadError: another load is in progress, or the store refused a step (the published
+            version unchanged; the new graphs and, if written, the new record removed again).
     """
     say = progress or (lambda message: None)
     started = time.monotonic()
@@ -816,6 +895,7 @@ def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = Non
     target = {name: version_graph(kg.base_uri, name, key) for name in GRAPH_NAMES}
     expected = {name: len(t) for name, t in triples.items()}
     published = False
+    abandoned = _claim(store, loader, kg.base_uri, key, stale, say)
     try:
         for name in GRAPH_NAMES:
             say(f"uploading {len(triples[name])} triples of {name} into <{target[name]}>")
@@ -844,6 +924,7 @@ def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = Non
     except BaseException:
         steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{record}> ?p ?o }} }}"] if published else []
         steps += [f"DROP SILENT GRAPH <{graph}>" for graph in target.values()]
+        steps.append(_unclaim(key, meta))
         for step in steps:
             try:
                 loader.update(step, "undoing the failed load")
@@ -851,8 +932,13 @@ def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = Non
                 log.warning("could not undo %s", step)
         store._published = None
         raise
-    dropped = _drop_superseded(store, loader, kg.base_uri,
-                               [*history, _Version(key, sequence, switched)], grace, say)
+    dropped = abandoned + _drop_superseded(store, loader, kg.base_uri,
+                                           [*history, _Version(key, sequence, switched)], grace,
+                                           say)
+    try:
+        loader.update(_unclaim(key, meta), "ending the load")
+    except LoadError as exc:  # the version is published; the next load clears the claim
+        say(f"warning: {exc.message}")
     return LoadReport(store.url, loader.flavour, kg.content_hash,
                       previous.version if previous.recorded else None, counts,
                       time.monotonic() - started, key, dropped)

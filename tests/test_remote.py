@@ -32,6 +32,7 @@ from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
 from ikmkg.remote import (
     DCT,
+    LOAD_PREFIX,
     VERSION_PREFIX,
     LoadError,
     RemoteStore,
@@ -419,7 +420,7 @@ def test_a_load_the_store_refuses_leaves_the_published_version(server, monkeypat
     update = _Loader.update
 
     def refuse_the_record(self, text: str, what: str) -> None:
-        if text.startswith("INSERT DATA"):
+        if text.startswith("INSERT DATA") and VERSION_PREFIX in text:
             raise LoadError(f"{what}: refused by the test")
         update(self, text, what)
 
@@ -427,6 +428,68 @@ def test_a_load_the_store_refuses_leaves_the_published_version(server, monkeypat
     with pytest.raises(LoadError, match="refused by the test"):  # every graph uploaded first
         load(store, kg)
     assert (store.published(), _ikmkg_graphs(store), _counts(store)) == before
+
+
+def _claims_in(store: RemoteStore) -> set[str]:
+    rows = store._select(f"SELECT ?l WHERE {{ GRAPH <{meta_graph(CANONICAL_BASE)}> {{ ?l ?p ?o "
+                         f'FILTER(STRSTARTS(STR(?l), "{LOAD_PREFIX}")) }} }}', dataset=False)
+    return {str(r["l"])[len(LOAD_PREFIX):] for r in rows}
+
+
+def _seed_claim(store: RemoteStore, key: str, hours_ago: float, with_graph: bool) -> None:
+    """What a load killed after `hours_ago` leaves: its claim and (maybe) a half-filled graph."""
+    import datetime as dt
+
+    from ikmkg.remote import _Loader
+
+    started = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)).replace(microsecond=0)
+    graph = (f'GRAPH <{version_graph(CANONICAL_BASE, "data", key)}> {{ <urn:x:a> <urn:x:b> 1 }} '
+             if with_graph else "")
+    _Loader(store, None, None).update(
+        f"INSERT DATA {{ {graph}GRAPH <{meta_graph(CANONICAL_BASE)}> {{ <{LOAD_PREFIX}{key}> "
+        f'<{DCT}created> "{started.isoformat()}"^^<http://www.w3.org/2001/XMLSchema#dateTime> '
+        "} }", "seeding a claim")
+
+
+def test_loads_go_one_at_a_time(server):
+    """A load refuses to start while another one's claim is live, and changes nothing; a load
+    that finishes leaves no claim."""
+    backends.load_with_cli(server, PAGES_PROJECT)
+    store = RemoteStore(server.url, base_uri=CANONICAL_BASE, user=server.user,
+                        password=server.password, version_ttl=0)
+    assert _claims_in(store) == set()  # the load above ended its claim
+    _seed_claim(store, "0123456789abcdef-running", hours_ago=0.1, with_graph=True)
+    before = (store.published(), _ikmkg_graphs(store), _counts(store))
+    kg = kg_module.load(Settings(project_dir=str(SPARQL_PROJECT)))
+    with pytest.raises(LoadError, match="another load .0123456789abcdef-running. has been "
+                                        "running since .*one at a time"):
+        load(store, kg)
+    assert (store.published(), _ikmkg_graphs(store), _counts(store)) == before
+    assert _claims_in(store) == {"0123456789abcdef-running"}  # its own claim withdrawn
+    # The same claim, once older than `stale`, is a dead load: its graphs go, the load goes on.
+    report = load(store, kg, stale=60)
+    assert "0123456789abcdef-running" in report.dropped
+    assert version_graph(CANONICAL_BASE, "data", "0123456789abcdef-running") not in \
+        _ikmkg_graphs(store)
+    assert _claims_in(store) == set() and store.published().key == report.key
+
+
+def test_a_dead_load_is_cleared_by_the_next(server):
+    """What a killed load leaves is dropped by the first load after `stale` seconds; the claim
+    of a load that published but died before ending it is just removed."""
+    backends.load_with_cli(server, PAGES_PROJECT)
+    store = RemoteStore(server.url, base_uri=CANONICAL_BASE, user=server.user,
+                        password=server.password, version_ttl=0)
+    published = store.published().key
+    _seed_claim(store, "fedcba9876543210-killed", hours_ago=2, with_graph=True)
+    _seed_claim(store, published, hours_ago=2, with_graph=False)
+    dead = version_graph(CANONICAL_BASE, "data", "fedcba9876543210-killed")
+    assert dead in _ikmkg_graphs(store)
+    report = load(store, kg_module.load(Settings(project_dir=str(PAGES_PROJECT))))
+    assert "fedcba9876543210-killed" in report.dropped and published not in report.dropped
+    assert dead not in _ikmkg_graphs(store)
+    assert _stored(published) <= _ikmkg_graphs(store)  # still within its grace period
+    assert _claims_in(store) == set() and store.published().key == report.key
 
 
 def test_a_store_without_version_records_is_read_under_the_public_names(tmp_path):
