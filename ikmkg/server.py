@@ -17,8 +17,11 @@ one at a time with fresh forks of the main process, while the old ones finish th
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import socket
 import sys
 import time
 
@@ -32,6 +35,7 @@ THREADS = 8
 RESPAWN_INTERVAL = 1.0
 #: Seconds a stopping worker may take to finish its requests before it is killed.
 STOP_TIMEOUT = 10
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 #: Granian's own messages (start, workers, reloads) on stderr, with the app's log lines;
 #: stdout stays free for the output of commands.
 LOG_CONFIG = {
@@ -61,9 +65,27 @@ def granian_server(app, *, host: str, port: int, workers: int):
         websockets=False, log_access=False, log_dictconfig=LOG_CONFIG)
 
 
-def _worker_app(app):
+def _exit_with_parent(main_pid: int) -> None:
+    """Make this worker receive SIGTERM when the main process `main_pid` dies (Linux
+    PR_SET_PDEATHSIG).
+
+    Granian's workers do not watch their parent: a main process that is killed outright
+    (SIGKILL, the OOM killer) would leave them serving, orphaned, on the port, without the
+    engine (which exits with its owner), and in the way of the next start.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        click.echo("ikmkg: worker cannot follow its main process (prctl failed)", err=True)
+    elif os.getppid() != main_pid:  # it died before the call: the signal will never come
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_app(app, main_pid: int):
     """The loader each worker runs after the fork: start one executor (or engine connection)
     before the first request arrives, then serve the app created in the main process."""
+    _exit_with_parent(main_pid)
     store = app.extensions.get("ikmkg_store")
     warm = getattr(store, "warm", None)
     if warm is not None:
@@ -93,12 +115,37 @@ def without_server_environment(app, server_env: dict[str, str]):
     return wsgi
 
 
+class PortInUse(click.ClickException):
+    """Another process listens on the address: exit code 2, like a usage error."""
+
+    exit_code = 2
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail if something already listens on (host, port).
+
+    Granian binds with SO_REUSEPORT, so a second server on a busy port would start and take a
+    share of the connections (an old server and a new one answering from different data, turn
+    about). A plain bind fails while any socket listens there (SO_REUSEADDR only lets it past
+    connections of a closed server still in TIME_WAIT).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another "
+                            "server running there? stop it, or choose another --port)") from None
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int,
                watch: bool = False) -> None:
     """Load and validate once in the main process (or reuse the cached store), then fork."""
     from ikmkg.app import create_app
     from ikmkg.reload import reload_app
 
+    check_port_free(host, port)  # before loading: a busy port fails at once
     click.echo(f"ikmkg: loading and validating the graph under {settings.base_uri}", err=True)
     started = time.monotonic()
     app = create_app(settings)
@@ -113,7 +160,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int,
         Watcher(settings, sighup_self).start()
         click.echo("ikmkg: watching ontology/ and data/ for changes", err=True)
     try:
-        server.serve(target_loader=lambda: _worker_app(app), wrap_loader=False)
+        main_pid = os.getpid()
+        server.serve(target_loader=lambda: _worker_app(app, main_pid), wrap_loader=False)
     finally:
         close = getattr(app.extensions.get("ikmkg_store"), "close", None)
         if close is not None:

@@ -170,3 +170,41 @@ def test_server_environment_is_not_part_of_requests(tmp_path):
     finally:
         process.terminate()
         process.wait(15)
+
+
+def test_a_second_server_on_a_busy_port_refuses_to_start(server, tmp_path):
+    """Granian binds with SO_REUSEPORT: without the check a second server would share the port
+    (and its connections) with the first. It exits with 2 and says why; the first serves on."""
+    port = int(server.rsplit(":", 1)[1])
+    process = spawn(SPARQL_PROJECT, tmp_path / "cache", port)
+    try:
+        assert process.wait(timeout=60) == 2
+    finally:
+        process.kill()
+    assert "cannot listen on 127.0.0.1:" in log_of(tmp_path / "cache")
+    assert "another server" in log_of(tmp_path / "cache")
+    assert requests.get(server + "/healthz").status_code == 200
+
+
+def test_workers_exit_when_the_main_process_is_killed(tmp_path):
+    """A main process killed outright (SIGKILL, the OOM killer) takes its workers and its
+    engine with it: nothing is left serving, orphaned, on the port."""
+    port = free_port()
+    process = spawn(SPARQL_PROJECT, tmp_path / "cache", port, "shared")
+    try:
+        wait_for_server(process, f"http://127.0.0.1:{port}/healthz", 60,
+                        lambda: log_of(tmp_path / "cache"))
+        children = [int(c) for task in Path(f"/proc/{process.pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
+        assert len(children) >= 3  # two workers and the engine
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
+        time.sleep(0.1)
+    left = [c for c in children if Path(f"/proc/{c}/stat").exists()
+            and Path(f"/proc/{c}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert left == []
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
