@@ -735,6 +735,17 @@ class _Version:
     switched: dt.datetime  # when its record was written (UTC)
 
 
+def _recorded_time(value: object) -> dt.datetime:
+    """A time written into the bookkeeping graph, as UTC (a store may drop the offset)."""
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _drop_graphs_of(base_uri: str, key: str) -> list[str]:
+    """The updates that drop version `key`'s graphs (whether or not they were all written)."""
+    return [f"DROP SILENT GRAPH <{version_graph(base_uri, name, key)}>" for name in GRAPH_NAMES]
+
+
 def _versions(store: RemoteStore, meta: str) -> list[_Version]:
     """The version records in the bookkeeping graph, oldest first."""
     rows = store._select(
@@ -744,10 +755,8 @@ def _versions(store: RemoteStore, meta: str) -> list[_Version]:
     for row in rows:
         if not str(row["v"]).startswith(VERSION_PREFIX):
             continue
-        switched = dt.datetime.fromisoformat(str(row["m"]))
-        if switched.tzinfo is None:
-            switched = switched.replace(tzinfo=dt.UTC)
-        found.append(_Version(str(row["v"])[len(VERSION_PREFIX):], int(row["n"]), switched))
+        found.append(_Version(str(row["v"])[len(VERSION_PREFIX):], int(row["n"]),
+                              _recorded_time(row["m"])))
     return sorted(found, key=lambda v: (v.sequence, v.key))
 
 
@@ -758,10 +767,7 @@ def _claims(store: RemoteStore, meta: str) -> list[tuple[dt.datetime, str]]:
     found = []
     for row in rows:
         if str(row["l"]).startswith(LOAD_PREFIX):
-            started = dt.datetime.fromisoformat(str(row["c"]))
-            if started.tzinfo is None:
-                started = started.replace(tzinfo=dt.UTC)
-            found.append((started, str(row["l"])[len(LOAD_PREFIX):]))
+            found.append((_recorded_time(row["c"]), str(row["l"])[len(LOAD_PREFIX):]))
     return sorted(found)
 
 
@@ -797,9 +803,7 @@ def _claim(store: RemoteStore, loader: _Loader, base_uri: str, key: str, stale: 
             elif (now - started).total_seconds() > stale:
                 say(f"dropping the graphs of load {other}, started {started.isoformat()} and "
                     "never finished")
-                steps = [_unclaim(other, meta)] + [
-                    f"DROP SILENT GRAPH <{version_graph(base_uri, name, other)}>"
-                    for name in GRAPH_NAMES]
+                steps = [_unclaim(other, meta), *_drop_graphs_of(base_uri, other)]
                 loader.update(" ;\n".join(steps), f"dropping the dead load {other}")
                 dropped.append(other)
             else:
@@ -832,9 +836,8 @@ def _drop_superseded(store: RemoteStore, loader: _Loader, base_uri: str,
     for older, newer in itertools.pairwise(versions):
         if (now - newer.switched).total_seconds() < grace:
             continue
-        steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{VERSION_PREFIX}{older.key}> ?p ?o }} }}"]
-        steps += [f"DROP SILENT GRAPH <{version_graph(base_uri, name, older.key)}>"
-                  for name in GRAPH_NAMES]
+        steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{VERSION_PREFIX}{older.key}> ?p ?o }} }}",
+                 *_drop_graphs_of(base_uri, older.key)]
         try:
             loader.update(" ;\n".join(steps), f"dropping superseded version {older.key}")
         except LoadError as exc:
@@ -923,8 +926,7 @@ def load(store: RemoteStore, kg: KnowledgeGraph, *, update_url: str | None = Non
                             f"{current.key}, expected {expected} in {key}")
     except BaseException:
         steps = [f"DELETE WHERE {{ GRAPH <{meta}> {{ <{record}> ?p ?o }} }}"] if published else []
-        steps += [f"DROP SILENT GRAPH <{graph}>" for graph in target.values()]
-        steps.append(_unclaim(key, meta))
+        steps += [*_drop_graphs_of(kg.base_uri, key), _unclaim(key, meta)]
         for step in steps:
             try:
                 loader.update(step, "undoing the failed load")
