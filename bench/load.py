@@ -28,7 +28,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,18 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import tree_memory  # bench/run.py: RSS of a process tree
+from run import free_port, tree_memory  # bench/run.py: a free port, RSS of a process tree
 
 PAGE_TYPES = ["text/html", "text/turtle", "application/ld+json", "application/n-triples",
               "application/rdf+xml"]
 ENTITY_QUERY = ("SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s a ?t } "
                 'FILTER(STRSTARTS(STR(?s), "%sid/")) } LIMIT 200')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port: int, workers: int, cache_dir: str) -> subprocess.Popen:

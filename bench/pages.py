@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from run import free_port  # bench/run.py
 
 ENTITY = "/doc/enterprise/synthetic-0000001"  # bench/generate.py's first enterprise
 
@@ -34,19 +34,12 @@ def serve(port: int, project: str, workers: int) -> None:
     from flask import Response
 
     from ikmkg.app import create_app
-    from ikmkg.server import granian_server
+    from ikmkg.server import serve_app
     from ikmkg.settings import Settings
 
     app = create_app(Settings.from_env(project_dir=project))
     app.add_url_rule("/_bare", "bare", lambda: Response("ok", mimetype="text/plain"))
-    granian_server(app, host="127.0.0.1", port=port, workers=workers).serve(
-        target_loader=lambda: app, wrap_loader=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    serve_app(app, host="127.0.0.1", port=port, workers=workers)
 
 
 def _ms(text: str) -> float:
@@ -89,7 +82,7 @@ def main() -> None:
         if not (project / "data").is_dir():
             print(f"generating {args.triples} triples into {project}", file=sys.stderr)
             generate(project, args.triples)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--project",

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 import click
 
@@ -139,6 +140,26 @@ def check_port_free(host: str, port: int) -> None:
                             "server running there? stop it, or choose another --port)") from None
 
 
+def serve_app(app, *, host: str, port: int, workers: int,
+              on_reload: Callable[[], object] | None = None) -> None:
+    """Serve `app` (created in this process) with Granian until stopped, then close its store.
+
+    Every worker runs `_worker_app` after the fork: it follows this process, warms its store
+    and sees only the request in each environ.
+    """
+    check_port_free(host, port)
+    server = granian_server(app, host=host, port=port, workers=workers)
+    if on_reload is not None:
+        server.on_reload(on_reload)
+    try:
+        main_pid = os.getpid()
+        server.serve(target_loader=lambda: _worker_app(app, main_pid), wrap_loader=False)
+    finally:
+        close = getattr(app.extensions.get("ikmkg_store"), "close", None)
+        if close is not None:
+            close()
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int,
                watch: bool = False) -> None:
     """Load and validate once in the main process (or reuse the cached store), then fork."""
@@ -152,17 +173,9 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int,
     store = app.extensions["ikmkg_store"]
     click.echo(f"ikmkg: store ready ({len(store)} quads) in {time.monotonic() - started:.1f} s; "
                f"serving on http://{host}:{port}/ with {workers} worker(s)", err=True)
-    server = granian_server(app, host=host, port=port, workers=workers)
-    server.on_reload(lambda: reload_app(app))
     if watch:  # a thread of the main process only (fork copies the calling thread alone)
         from ikmkg.reload import Watcher, sighup_self
 
         Watcher(settings, sighup_self).start()
         click.echo("ikmkg: watching ontology/ and data/ for changes", err=True)
-    try:
-        main_pid = os.getpid()
-        server.serve(target_loader=lambda: _worker_app(app, main_pid), wrap_loader=False)
-    finally:
-        close = getattr(app.extensions.get("ikmkg_store"), "close", None)
-        if close is not None:
-            close()
+    serve_app(app, host=host, port=port, workers=workers, on_reload=lambda: reload_app(app))
