@@ -1,0 +1,104 @@
+"""Helpers for attacks on the real `ikmkg serve`, each bounded in time and traffic, on loopback.
+
+Every attack test runs a `Canary` from another client while the attack is under way: a
+`/healthz` request and a one-row query, repeated, each of which must be answered within
+`CANARY_LIMIT` seconds; after the attack the server must serve normally (`assert_serves`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+#: Seconds within which the canary's requests must be answered while an attack runs.
+CANARY_LIMIT = 1.0
+ONE_ROW = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> "
+           "SELECT ?p WHERE { ?p a ikm:Province } LIMIT 1")
+
+
+class Canary:
+    """A legitimate client that keeps asking while an attack runs, from its own connections.
+
+    Use as a context manager around the attack; `failures` lists every request that failed or
+    took longer than `limit` seconds, `latencies` every request's time."""
+
+    def __init__(self, url: str, limit: float = CANARY_LIMIT, interval: float = 0.2):
+        self.url, self.limit, self.interval = url, limit, interval
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _ask(self, session: requests.Session, path: str, **params) -> None:
+        started = time.monotonic()
+        try:
+            response = session.get(self.url + path, params=params, timeout=max(self.limit * 5, 5.0),
+                                   headers={"Accept": "application/sparql-results+json",
+                                            "X-Forwarded-For": "198.51.100.7"})
+            elapsed = time.monotonic() - started
+            if response.status_code != 200:
+                self.failures.append(f"{path}: HTTP {response.status_code} {response.text[:200]}")
+            elif elapsed > self.limit:
+                self.failures.append(f"{path}: answered in {elapsed:.2f} s")
+        except requests.RequestException as exc:
+            elapsed = time.monotonic() - started
+            self.failures.append(f"{path}: {type(exc).__name__} after {elapsed:.2f} s")
+        self.latencies.append(elapsed)
+
+    def _run(self) -> None:
+        with requests.Session() as session:
+            while not self._stop.is_set():
+                self._ask(session, "/healthz")
+                self._ask(session, "/sparql", query=ONE_ROW)
+                self._stop.wait(self.interval)
+
+    def __enter__(self) -> Canary:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def check(self) -> None:
+        """Fail the test unless the canary asked at least twice and every answer came in time."""
+        assert len(self.latencies) >= 2, "the canary did not get to ask during the attack"
+        assert not self.failures, f"canary failed during the attack: {self.failures[:5]}"
+
+
+def assert_serves(url: str) -> None:
+    """The server answers normally after an attack."""
+    assert requests.get(url + "/healthz", timeout=5).status_code == 200
+    response = requests.get(url + "/sparql", params={"query": ONE_ROW}, timeout=5,
+                            headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]["bindings"]) == 1
+
+
+def spawn_server(project: Path, cache: Path, port: int, **env: str) -> subprocess.Popen:
+    """`ikmkg serve` on `port` in the default store mode (the shared engine), 2 workers."""
+    environ = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **env}
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "server.log", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "2", "--project-dir", str(project)],
+            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log, text=True)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
