@@ -1,6 +1,6 @@
-"""The `ikmkg` command line: exit codes, report formats, and help kept in the README.
+"""The `ikmkg` command line: exit codes, report formats, and help kept in docs/cli.md.
 
-Run `python tests/test_cli.py` to print the README's `--help` blocks after changing an option.
+Run `python tests/test_cli.py` to print the `--help` blocks of docs/cli.md after changing an option.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CONTEXT = str(SHAPES_DIR / "context.ttl")
 VALID = str(SHAPES_DIR / "valid" / "site-after-the-move.ttl")
 INVALID = str(SHAPES_DIR / "invalid" / "site-not-in-province-at-the-time.ttl")
 SYNTAX_ERROR = SHAPES_DIR / "syntax-error.ttl"
-README = TESTS_DIR.parent / "README.md"
+CLI_DOC = TESTS_DIR.parent / "docs" / "cli.md"
 HELP_WIDTH = 100
 
 
@@ -112,13 +112,13 @@ def test_validate_under_another_base_reports_canonical_iris(runner):
     assert "id:engagement/follow-up--papua-tengah" in result.stdout
 
 
-def test_readme_example_report_is_current(runner, monkeypatch):
-    """The README shows a real report: the one this command prints."""
-    monkeypatch.chdir(README.parent)
+def test_documented_example_report_is_current(runner, monkeypatch):
+    """docs/cli.md shows a real report: the one this command prints."""
+    monkeypatch.chdir(CLI_DOC.parent.parent)
     result = run(runner, "validate", "tests/data/shapes/context.ttl",
                  "tests/data/shapes/invalid/site-not-in-province-at-the-time.ttl")
     assert result.exit_code == 1
-    assert result.stdout in README.read_text(encoding="utf-8")
+    assert result.stdout in CLI_DOC.read_text(encoding="utf-8")
 
 
 def help_text(name: str) -> str:
@@ -127,18 +127,20 @@ def help_text(name: str) -> str:
     return "\n".join(line.rstrip() for line in result.stdout.strip().splitlines())
 
 
-def readme_commands_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## Commands")
+def command_section(name: str) -> str:
+    """The section of docs/cli.md headed `## \`ikmkg NAME\``, up to the next `## ` heading."""
+    text = CLI_DOC.read_text(encoding="utf-8")
+    heading = f"\n## `ikmkg {name}`\n"
+    assert heading in text, f"docs/cli.md has no section for `ikmkg {name}`"
+    start = text.index(heading)
     end = text.find("\n## ", start + 1)
     return text[start:end if end != -1 else None]
 
 
 @pytest.mark.parametrize("name", sorted(cli.commands))
-def test_help_of_every_command_is_in_the_readme(name):
-    section = readme_commands_section()
-    assert help_text(name) in section, (
-        f"README's Commands section lacks the current `ikmkg {name} --help`; "
+def test_help_of_every_command_is_documented(name):
+    assert help_text(name) in command_section(name), (
+        f"docs/cli.md's section for `ikmkg {name}` lacks its current `--help`; "
         "run `python tests/test_cli.py` and paste its block")
 
 

@@ -13,7 +13,9 @@ import ikmkg
 from ikmkg.settings import SETTINGS
 from ikmkg.web import ops
 
-README = (__import__("pathlib").Path(__file__).parent.parent / "README.md").read_text()
+SETTINGS_DOC = (
+    __import__("pathlib").Path(__file__).parent.parent / "docs" / "settings.md"
+).read_text(encoding="utf-8")
 
 
 def test_healthz(client):
@@ -162,8 +164,8 @@ def test_metrics_multiprocess(monkeypatch, tmp_path, client):
 
 
 @pytest.mark.parametrize("setting", [s.name for s in SETTINGS])
-def test_every_setting_in_readme(setting):
-    assert f"| `{setting}` |" in README
+def test_every_setting_documented(setting):
+    assert f"| `{setting}` |" in SETTINGS_DOC
 
 
 @pytest.mark.parametrize("path", ["/doc/%0D", "/doc/a%0Ab", "/id/%00", "/sparql%7F"])

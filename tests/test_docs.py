@@ -1,0 +1,74 @@
+"""The documentation holds together: README.md stays a front page, and no link in it or in
+docs/*.md points at a file or heading that does not exist.
+
+What the docs must contain is checked next to the code it describes: every command's `--help`
+in tests/test_cli.py, every setting in tests/test_ops.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).parent.parent
+README = PROJECT_DIR / "README.md"
+DOCS = [README, *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+
+#: The front page's budget: what does not fit belongs in docs/.
+README_MAX_LINES = 300
+
+#: `[text](target)` and `![alt](target)`; a target ends at whitespace or the closing parenthesis.
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_INDENTED_CODE = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
+
+
+def links(text: str) -> list[str]:
+    """The link targets of Markdown `text`, outside code blocks and code spans."""
+    prose = _INDENTED_CODE.sub("", _FENCE.sub("", text))
+    return _LINK.findall(_CODE_SPAN.sub("", prose))
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors GitHub gives the headings of `text`: lower case, punctuation dropped, spaces
+    to hyphens, a repeated one suffixed -1, -2, ..."""
+    seen: dict[str, int] = {}
+    result = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", _FENCE.sub("", text), re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        result.add(slug if count == 0 else f"{slug}-{count}")
+    return result
+
+
+def test_readme_is_a_front_page():
+    lines = README.read_text(encoding="utf-8").count("\n")
+    assert lines < README_MAX_LINES, (
+        f"README.md has {lines} lines; keep it under {README_MAX_LINES} and move reference "
+        "material to docs/")
+
+
+def test_the_docs_are_found():
+    names = {path.name for path in DOCS}
+    assert {"README.md", "cli.md", "settings.md"} <= names
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(PROJECT_DIR)))
+def test_relative_links_resolve(doc):
+    """Every relative link names an existing file, and its #anchor a heading of that file."""
+    broken = []
+    for target in links(doc.read_text(encoding="utf-8")):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+            continue  # http:, https:, mailto: ... : not a file of this repository
+        path_part, _, anchor = target.partition("#")
+        path = (doc.parent / path_part).resolve() if path_part else doc
+        if not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in anchors(
+                path.read_text(encoding="utf-8")):
+            broken.append(f"{target}: no heading with the anchor #{anchor}")
+    assert not broken, f"{doc.relative_to(PROJECT_DIR)}: " + "; ".join(broken)
