@@ -1,5 +1,6 @@
-"""The documentation holds together: README.md stays a front page, and no link in it or in
-docs/*.md points at a file or heading that does not exist.
+"""The documentation holds together: README.md stays a front page, the graph sizes it states are
+the served graph's, and no link in it or in docs/*.md points at a file or heading that does not
+exist.
 
 What the docs must contain is checked next to the code it describes: every command's `--help`
 in tests/test_cli.py, every setting in tests/test_ops.py.
@@ -7,6 +8,8 @@ in tests/test_cli.py, every setting in tests/test_ops.py.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -50,6 +53,30 @@ def test_readme_is_a_front_page():
     assert lines < README_MAX_LINES, (
         f"README.md has {lines} lines; keep it under {README_MAX_LINES} and move reference "
         "material to docs/")
+
+
+def section(path: Path, heading: str) -> str:
+    """The text of `path` from the heading `heading` to the next heading of the same level."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n" + heading.split(" ")[0] + " ", start + 1)
+    return text[start:end if end != -1 else None]
+
+
+def test_documented_graph_sizes_are_the_served_ones(client):
+    """The sizes the front page and the data model state are counted on the served graph."""
+    query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    response = client.get("/sparql", query_string={"query": query},
+                          headers={"Accept": "text/csv"})
+    assert response.status_code == 200
+    sizes = {row["g"].rsplit("/", 1)[-1]: int(row["n"])
+             for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))}
+    assert set(sizes) == {"data", "ontology", "shapes"}
+    figures = [f"{n:,}" for n in (sum(sizes.values()), *sizes.values())]
+    for text in (section(README, "## What is in the graph"),
+                 section(PROJECT_DIR / "docs" / "data-model.md", "## Size and named graphs")):
+        assert all(figure in text for figure in figures), (
+            f"the docs should state the served sizes {sizes} (total {figures[0]})")
 
 
 def test_the_docs_are_found():
