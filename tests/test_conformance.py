@@ -69,7 +69,7 @@ def both(settings: Settings, files: list[Path] | None) -> tuple[set, set, bool, 
 
 
 def test_case_count():
-    assert len(CASES) == 112 + 8
+    assert len(CASES) == 122 + 8
 
 
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
