@@ -235,7 +235,7 @@ def test_the_shipped_and_bench_shapes_compile():
         checker = conformance.compile_shapes(Graph().parse(path))
         assert checker.constraints
     assert len(conformance.compile_shapes(Graph().parse(ROOT / "ontology" / "shapes.ttl"))
-               .sparql) == 9
+               .sparql) == 12
 
 
 @pytest.mark.parametrize("literal,doubt", [
