@@ -19,6 +19,7 @@ class IKM(DefinedNamespace):
 
     # Classes
     AdministrativeArea: URIRef
+    Aim: URIRef
     BPSCode: URIRef
     City: URIRef
     Code: URIRef
@@ -31,8 +32,11 @@ class IKM(DefinedNamespace):
     Event: URIRef
     GovernmentAgency: URIRef
     ISO3166Code: URIRef
+    Industry: URIRef
     IndustryCentre: URIRef
     IndustrySector: URIRef
+    InferenceRule: URIRef
+    InferredStatement: URIRef
     KBLICode: URIRef
     KemendagriCode: URIRef
     Locality: URIRef
@@ -57,8 +61,10 @@ class IKM(DefinedNamespace):
     Survey: URIRef
     TerritorialAssignment: URIRef
     Village: URIRef
+    WrittenStatement: URIRef
 
     # Properties
+    aim: URIRef
     attestedOn: URIRef
     businessUnitCount: URIRef
     codeScheme: URIRef
@@ -68,14 +74,18 @@ class IKM(DefinedNamespace):
     dataSource: URIRef
     directQuote: URIRef
     established: URIRef
+    exampleIndustry: URIRef
     formedFrom: URIRef
     hasCode: URIRef
     hasPhase: URIRef
+    inferenceRule: URIRef
+    inOrderTo: URIRef
     kbliCode: URIRef
     laterName: URIRef
     legalBasis: URIRef
     location: URIRef
     namedInArticle: URIRef
+    needsInputOn: URIRef
     officialTitle: URIRef
     parentArea: URIRef
     participant: URIRef
@@ -93,6 +103,7 @@ class IKM(DefinedNamespace):
     productFocus: URIRef
     province: URIRef
     refArea: URIRef
+    reportedSpeech: URIRef
     saidBy: URIRef
     sector: URIRef
     selectionCriterion: URIRef

@@ -33,7 +33,7 @@ INVALID = sorted((SHAPES_DIR / "invalid").glob("*.ttl"))
 VALID = sorted((SHAPES_DIR / "valid").glob("*.ttl"))
 
 # Asserted so that a narrowed or broken glob cannot silently skip cases (the pySHACL lesson).
-EXPECTED_INVALID = 112
+EXPECTED_INVALID = 122
 EXPECTED_VALID = 8
 
 
@@ -120,7 +120,7 @@ def test_every_shape_has_an_invalid_fixture(context_kg):
     assert len(names) >= 50
     assert names - covered == set(), "shapes without an invalid fixture"
     sparql_shapes = {shorten(s) for s in shapes.subjects(SH.sparql, None)}
-    assert len(sparql_shapes) == 9
+    assert len(sparql_shapes) == 12
     sparql_covered = {shape for shape, comp, _ in expected
                       if comp == "sh:SPARQLConstraintComponent"}
     assert sparql_shapes - sparql_covered == set(), "SPARQL constraints without a fixture"

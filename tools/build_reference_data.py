@@ -139,6 +139,14 @@ SECTOR_SLUGS = {
     "elektronika": "elektronika",
     "makanan dan minuman": "makanan-minuman",
 }
+#: English labels that translate the article's words where the table's `name_en` adds what other
+#: sources say (materials, a furniture industry, processing; issue #15). The table's `name_en`
+#: is kept in the row's editorial note, beside the note that says where it comes from.
+PRODUCT_EN_LABELS = {
+    "kain-pantai": "beach cloth (dyeing)",
+    "rotan": "rattan",
+    "kakao": "chocolate / cocoa",
+}
 #: Alternative labels, each taken word for word from the row's name_id cell.
 PRODUCT_ALT_LABELS = {
     "kakao": ("cokelat", "kakao"),
@@ -529,7 +537,11 @@ def build_products(rows: list[dict[str, str]], sources: Sources) -> Graph:
             s, cls, scheme = ID[f"sector/{slug}"], IKM.IndustrySector, schemes["sectors"][0]
         g.add((s, RDF.type, cls))
         g.add((s, SKOS.inScheme, scheme))
-        add_labels(g, s, row["name_id"], row["name_en"], concept=True)
+        add_labels(g, s, row["name_id"], PRODUCT_EN_LABELS.get(slug, row["name_en"]), concept=True)
+        if slug in PRODUCT_EN_LABELS:
+            g.add((s, SKOS.editorialNote, Literal(
+                f"English name in the reference table: '{row['name_en']}' (from the sources of the "
+                "row's note, not the article's words)", lang="en")))
         for alt in PRODUCT_ALT_LABELS.get(slug, ()):
             g.add((s, SKOS.altLabel, Literal(alt, lang="id")))
         add_provenance(g, s, table, sources.parse(row["source"]))
