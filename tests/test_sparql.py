@@ -562,24 +562,26 @@ def test_a_few_clients_cannot_take_every_slot():
 def test_a_freed_slot_goes_to_the_waiting_client_with_fewest_in_flight():
     from ikmkg.sparql import Admission
 
-    admission = Admission(4, retry_after=1, wait=3.0)
-    release, outcome = threading.Event(), []
-    holders = [_hold(admission, f"10.0.1.{i}", release, outcome) for i in range(4)]
+    admission = Admission(4, retry_after=1, wait=5.0)
+    releases, outcome = [threading.Event() for _ in range(5)], []
+    holders = [_hold(admission, f"10.0.1.{i}", releases[i], outcome) for i in range(4)]
     time.sleep(0.3)
-    first_release = threading.Event()
-    held_once = _hold(admission, "10.0.1.0", first_release, outcome)  # holds one: waits
+    held_once = _hold(admission, "10.0.1.0", releases[4], outcome)  # holds one already
     time.sleep(0.2)
-    newcomer = _hold(admission, "10.0.2.1", first_release, outcome)  # holds none: waits
+    newcomer = _hold(admission, "10.0.2.1", releases[4], outcome)  # holds none, came later
     time.sleep(0.2)
-    assert len(outcome) == 4
-    release.set()  # four slots free at once: the newcomer goes first, though it came later
-    for thread in holders:
-        thread.join()
-    time.sleep(0.3)
-    first_release.set()
-    held_once.join()
-    newcomer.join()
-    assert outcome[4:] == [("10.0.2.1", "in"), ("10.0.1.0", "in")]
+    try:
+        assert len(outcome) == 4
+        releases[3].set()  # one slot frees: it goes to the newcomer
+        holders[3].join()
+        time.sleep(0.3)
+        assert outcome[4:] == [("10.0.2.1", "in")]
+    finally:
+        for release in releases:
+            release.set()
+        for thread in [*holders, held_once, newcomer]:
+            thread.join()
+    assert outcome[5:] == [("10.0.1.0", "in")]  # then the other, once two are free
 
 
 @pytest.mark.parametrize("peer,forwarded,trusted,client", [
