@@ -99,6 +99,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     from ikmkg.web import ops
 
     ops.init_app(app)
+    from ikmkg.web import transport
+
+    transport.init_app(app)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(dumps.blueprint)

@@ -30,6 +30,12 @@ class NotAcceptable(IkmkgError):
     status = 406
 
 
+class RequestTimeout(IkmkgError):
+    """The request body did not arrive in time (ikmkg.web.transport)."""
+
+    status = 408
+
+
 class PayloadTooLarge(IkmkgError):
     status = 413
 

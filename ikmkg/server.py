@@ -2,8 +2,10 @@
 
 The main process builds (or finds in the cache) the store and creates the app once; Granian
 then forks the workers from it, so every worker serves that same app (and, in store_mode
-shared, talks to the one engine the main process started). Each worker answers requests on a
-pool of threads (`THREADS`), so a slow query holds one thread, not the worker.
+shared, talks to the one engine the main process started). Granian speaks ASGI to each worker's
+`ikmkg.web.transport.Transport`, which reads each request body on the event loop (within a
+deadline, at a minimum rate, under the size limit) and only then runs the app on a pool of
+threads (`THREADS`): a slow query holds one thread, not the worker, and a slow body holds none.
 
 Why Granian rather than gunicorn: it parses HTTP and moves bytes in Rust, and calls Python
 only for the app. Measured on this project's endpoint (bench/run.py, README "Speed"), each
@@ -59,9 +61,10 @@ def granian_server(app, *, host: str, port: int, workers: int):
     if sys.platform.startswith("linux"):
         multiprocessing.set_start_method("fork", force=True)
 
+    # ASGI without lifespan events: the app is created before the fork, nothing to start.
     return Server(
-        "ikmkg", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
-        blocking_threads=THREADS, http=HTTPModes.http1, respawn_failed_workers=True,
+        "ikmkg", address=host, port=port, interface=Interfaces.ASGINL, workers=workers,
+        http=HTTPModes.http1, respawn_failed_workers=True,
         respawn_interval=RESPAWN_INTERVAL, workers_kill_timeout=STOP_TIMEOUT,
         websockets=False, log_access=False, log_dictconfig=LOG_CONFIG)
 
@@ -85,7 +88,14 @@ def _exit_with_parent(main_pid: int) -> None:
 
 def _worker_app(app, main_pid: int):
     """The loader each worker runs after the fork: start one executor (or engine connection)
-    before the first request arrives, then serve the app created in the main process."""
+    before the first request arrives, then serve the app created in the main process.
+
+    Each request's WSGI environ holds the request alone (`transport.wsgi_environ`), never the
+    server's environment variables: a variable such as HTTP_PROXY would read as a request
+    header, and secrets such as IKMKG_STORE_PASSWORD would sit in every request's environ.
+    """
+    from ikmkg.web.transport import Transport
+
     _exit_with_parent(main_pid)
     store = app.extensions.get("ikmkg_store")
     warm = getattr(store, "warm", None)
@@ -94,26 +104,9 @@ def _worker_app(app, main_pid: int):
             warm()
         except Exception as exc:  # noqa: BLE001 - the first query retries; say why meanwhile
             click.echo(f"ikmkg: worker could not warm its store: {exc}", err=True)
-    return without_server_environment(app, dict(os.environ))
-
-
-def without_server_environment(app, server_env: dict[str, str]):
-    """`app` behind a filter that removes the server's own environment variables from each
-    request's WSGI environ.
-
-    Granian starts every environ from a copy of os.environ (CGI style). The app must see only
-    the request: a variable such as HTTP_PROXY would otherwise read as a request header
-    ("Proxy"), and secrets such as IKMKG_STORE_PASSWORD would sit in every request's environ.
-    A key that the request set itself (a header of that name) stays, unless its value is the
-    variable's to the letter.
-    """
-    def wsgi(environ, start_response):
-        for key, value in server_env.items():
-            if environ.get(key) == value:
-                del environ[key]
-        return app(environ, start_response)
-
-    return wsgi
+    settings: Settings = app.config["IKMKG_SETTINGS"]
+    return Transport(app, threads=THREADS, max_body=settings.max_request_bytes,
+                     body_timeout=settings.body_timeout, body_min_rate=settings.body_min_rate)
 
 
 class PortInUse(click.ClickException):

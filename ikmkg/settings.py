@@ -8,6 +8,7 @@ checks that every setting is documented in the README.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -36,9 +37,19 @@ SETTINGS: tuple[Setting, ...] = (
             "Most rows (or triples) one query returns; a capped result says so"),
     Setting("max_request_bytes", 1_000_000,
             "Largest request body or query string accepted, in bytes (larger: 413)"),
+    Setting("body_timeout", 10.0,
+            "Longest a request body may take to arrive in full, in seconds (longer: 408); a "
+            "body is read before the request takes a thread, so a slow one holds only a socket"),
+    Setting("body_min_rate", 4096,
+            "Slowest a request body may arrive, in bytes per second averaged from its first "
+            "second on (slower: 408)"),
     Setting("max_concurrent_queries", 4,
             "Queries evaluated at once per worker process; further ones wait briefly, then get "
             "429"),
+    Setting("trusted_proxies", "127.0.0.0/8,::1",
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+            "names the client (admission counts queries per client: an IPv4 address or an "
+            "IPv6 /64); empty: trust none, count the peer"),
     Setting("store", "",
             "URL of a remote SPARQL endpoint to serve from instead of the embedded store"),
     Setting("cache_dir", "",
@@ -64,7 +75,10 @@ class Settings:
     query_timeout: float = 5.0
     max_results: int = 10000
     max_request_bytes: int = 1_000_000
+    body_timeout: float = 10.0
+    body_min_rate: int = 4096
     max_concurrent_queries: int = 4
+    trusted_proxies: str = "127.0.0.0/8,::1"
     store: str = ""
     cache_dir: str = ""
     store_mode: str = "shared"
@@ -73,6 +87,12 @@ class Settings:
         if self.store_mode not in STORE_MODES:
             raise ValueError(f"store_mode must be one of {', '.join(STORE_MODES)}, "
                              f"not {self.store_mode!r}")
+        for part in filter(None, map(str.strip, self.trusted_proxies.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {part!r} is not an address or a network "
+                                 "(such as 10.0.0.0/8 or ::1)") from None
         if not self.base_uri.endswith(("/", "#")):
             object.__setattr__(self, "base_uri", self.base_uri + "/")
 

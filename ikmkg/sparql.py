@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -250,19 +252,40 @@ class ProtocolRequest:
     params: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
+def decode_text(raw: bytes, what: str, charset: str = "utf-8") -> str:
+    """`raw` decoded as `charset` (UTF-8 or US-ASCII).
+
+    Raises:
+        QueryError: a byte that is not valid there; the message says which and where.
+    """
+    try:
+        return raw.decode(charset)
+    except UnicodeDecodeError as exc:
+        raise QueryError(f"{what} is not valid {_CHARSET_NAMES[charset]}: byte "
+                         f"0x{raw[exc.start]:02X} at offset {exc.start} (counting from 0) "
+                         f"cannot be read") from None
+
+
 def parse_pairs(raw: bytes) -> list[tuple[str, str]]:
     """Decode `application/x-www-form-urlencoded` bytes (a query string or a form body).
 
     Raises:
-        QueryError: the bytes are not valid percent-encoded UTF-8.
+        QueryError: the bytes, or a parameter once percent-decoded, are not valid UTF-8.
     """
+    text = decode_text(raw, "the request")
     try:
-        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8",
-                         errors="strict", max_num_fields=1000)
-    except UnicodeDecodeError:
-        raise QueryError("the request is not valid UTF-8 (percent-encoded)") from None
+        # surrogateescape keeps an invalid percent-encoded byte as a lone surrogate, so that
+        # the check below can say in which parameter and where it is.
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8",
+                          errors="surrogateescape", max_num_fields=1000)
     except ValueError as exc:
         raise QueryError(f"the request parameters cannot be read: {exc}") from None
+    for name, value in pairs:
+        for part, what in ((name, "a parameter name"), (value, f"parameter {name!r}")):
+            if not part.isascii():
+                decode_text(part.encode("utf-8", "surrogateescape"), what
+                            + " (percent-decoded)")
+    return pairs
 
 
 #: Query strings of GET requests up to this size have their reading remembered (at most 1,024
@@ -299,13 +322,10 @@ def _read_protocol(method: str, content_type: str, query_string: bytes,
     direct = None
     if method == "POST":
         if mime == "application/x-www-form-urlencoded":
+            _charset(options)  # only to refuse a charset other than UTF-8 (or US-ASCII)
             pairs += parse_pairs(body)
         elif mime == "application/sparql-query":
-            charset = _charset(options)
-            try:
-                direct = body.decode(charset)
-            except (UnicodeDecodeError, LookupError):
-                raise QueryError(f"the query is not valid {charset}") from None
+            direct = decode_text(body, "the query", _charset(options))
         elif mime == "application/sparql-update":
             raise QueryError("this endpoint is read-only: SPARQL updates are not accepted",
                              status=403)
@@ -343,11 +363,28 @@ def _read_protocol(method: str, content_type: str, query_string: bytes,
     return request
 
 
+#: The charsets a query may be sent in (the Python codec of each, by its IANA names); any
+#: other is refused: some codecs cost quadratic time (punycode: 15 s for 1 MB), and a query is
+#: UTF-8 text (SPARQL 1.1 Protocol 2.1.3).
+_CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "us-ascii": "ascii", "ascii": "ascii"}
+_CHARSET_NAMES = {"utf-8": "UTF-8", "ascii": "US-ASCII"}
+
+
 def _charset(options: str) -> str:
+    """The codec of the charset parameter among Content-Type `options` (default UTF-8).
+
+    Raises:
+        QueryError: 415, a charset other than UTF-8 or US-ASCII.
+    """
     for option in options.split(";"):
         key, _, value = option.partition("=")
         if key.strip().lower() == "charset":
-            return value.strip().strip('"') or "utf-8"
+            name = value.strip().strip('"').lower() or "utf-8"
+            codec = _CHARSETS.get(name)
+            if codec is None:
+                raise QueryError(f"unsupported charset {name[:40]!r}: send the query as "
+                                 "UTF-8 (charset=utf-8, or none)", status=415)
+            return codec
     return "utf-8"
 
 
@@ -393,36 +430,81 @@ def format_by_name(name: str, kind: str):
 
 # --- admission: bounded concurrency, per client ---------------------------------------------
 
-class Admission:
-    """Count queries in flight per client; one client may hold at most half the slots.
+#: Seconds a query waits for a free slot before 429 (as the store's own admission_wait).
+ADMISSION_WAIT = 1.0
 
-    The store bounds the total (`max_concurrent_queries`); this keeps one client that floods
-    expensive queries from taking every slot: its extra queries get 429 at once, so that other
-    clients still find a free slot. Counts are per server process.
+
+class Admission:
+    """Queries in flight per process, shared fairly among clients (issue #20).
+
+    At most `max_concurrent` queries run at once (the store's own bound); one client may hold
+    at most half of them, and its further queries get 429 at once. A client that already holds
+    a slot may take another only while more than `reserve` (one) stay free, so that a few
+    clients cannot take them all: a client with none in flight finds a free slot unless there
+    are as many busy clients as slots. When every slot is taken, a query waits up to `wait`
+    seconds and the next free slot goes to the waiting client with the fewest in flight (then
+    the longest waiting); else 429 with Retry-After. Counts are per server process.
     """
 
-    def __init__(self, max_concurrent: int, retry_after: int):
-        self.per_client = max(1, max_concurrent // 2)
-        self.retry_after = retry_after
+    def __init__(self, max_concurrent: int, retry_after: int, wait: float = ADMISSION_WAIT):
+        self.capacity = max(1, max_concurrent)
+        self.per_client = max(1, self.capacity // 2)
+        self.reserve = 1 if self.capacity > 1 else 0
+        self.retry_after, self.wait = retry_after, wait
         self._in_flight: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self._total = 0
+        self._waiting: dict[int, str] = {}  # ticket -> client, in arrival order
+        self._tickets = itertools.count()
+        self._changed = threading.Condition()
+
+    def _fits(self, client: str) -> bool:
+        free = self.capacity - self._total
+        return free > (self.reserve if self._in_flight[client] else 0)
+
+    def _next_in_line(self) -> int | None:
+        """The ticket of the waiting query that takes the next slot that it fits."""
+        fitting = [(self._in_flight[client], ticket)
+                   for ticket, client in self._waiting.items() if self._fits(client)]
+        return min(fitting)[1] if fitting else None
 
     @contextmanager
     def slot(self, client: str) -> Iterator[None]:
-        with self._lock:
+        """Hold one query slot for `client` (an address or network, see ikmkg.web.sparql).
+
+        Raises:
+            TooManyRequests: the client holds its share already, or no slot freed in time.
+        """
+        with self._changed:
             if self._in_flight[client] >= self.per_client:
-                raise TooManyRequests(
-                    f"too many queries from this client at once (at most {self.per_client}); "
-                    f"try again in {self.retry_after} s",
-                    headers={"Retry-After": str(self.retry_after)})
+                raise self._refusal(f"too many queries from this client at once (at most "
+                                    f"{self.per_client})")
+            ticket = next(self._tickets)
+            self._waiting[ticket] = client
+            deadline = time.monotonic() + self.wait
+            try:
+                while self._next_in_line() != ticket:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._in_flight[client] >= self.per_client:
+                        raise self._refusal(f"{self.capacity} queries are already running")
+                    self._changed.wait(remaining)
+            finally:
+                del self._waiting[ticket]
             self._in_flight[client] += 1
+            self._total += 1
+            self._changed.notify_all()  # the next in line may fit as well
         try:
             yield
         finally:
-            with self._lock:
+            with self._changed:
+                self._total -= 1
                 self._in_flight[client] -= 1
                 if not self._in_flight[client]:
                     del self._in_flight[client]
+                self._changed.notify_all()
+
+    def _refusal(self, why: str) -> TooManyRequests:
+        return TooManyRequests(f"{why}; try again in {self.retry_after} s",
+                               headers={"Retry-After": str(self.retry_after)})
 
 
 # --- service description --------------------------------------------------------------------

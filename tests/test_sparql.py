@@ -516,6 +516,100 @@ def test_all_slots_busy_gives_429_with_retry_after(server_store):
         small.close()
 
 
+def _hold(admission, client: str, release: threading.Event, outcome: list) -> threading.Thread:
+    """A thread that takes a slot of `admission` for `client` and keeps it until `release`."""
+    from ikmkg.errors import TooManyRequests
+
+    def run():
+        try:
+            with admission.slot(client):
+                outcome.append((client, "in"))
+                release.wait(10)
+        except TooManyRequests:
+            outcome.append((client, "429"))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_few_clients_cannot_take_every_slot():
+    """Issue #20 item 8: two clients took all four slots; now a newcomer finds one free."""
+    from ikmkg.errors import TooManyRequests
+    from ikmkg.sparql import Admission
+
+    admission = Admission(4, retry_after=1, wait=0.2)
+    release, outcome = threading.Event(), []
+    threads = [_hold(admission, client, release, outcome)
+               for client in ("10.0.0.1", "10.0.0.2") * 2]
+    time.sleep(0.5)
+    try:
+        # each holds one; the second of whichever came second would take the last free slot
+        admitted = [client for client, result in outcome if result == "in"]
+        assert len(admitted) == 3 and len(set(admitted)) == 2 and len(outcome) == 4
+        with admission.slot("10.0.0.3"):
+            pass
+        with admission.slot("10.0.0.4"):  # still one free for a client with none in flight
+            with pytest.raises(TooManyRequests):  # and none once every slot is taken
+                with admission.slot("10.0.0.5"):
+                    pass
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+
+
+def test_a_freed_slot_goes_to_the_waiting_client_with_fewest_in_flight():
+    from ikmkg.sparql import Admission
+
+    admission = Admission(4, retry_after=1, wait=5.0)
+    releases, outcome = [threading.Event() for _ in range(5)], []
+    holders = [_hold(admission, f"10.0.1.{i}", releases[i], outcome) for i in range(4)]
+    time.sleep(0.3)
+    held_once = _hold(admission, "10.0.1.0", releases[4], outcome)  # holds one already
+    time.sleep(0.2)
+    newcomer = _hold(admission, "10.0.2.1", releases[4], outcome)  # holds none, came later
+    time.sleep(0.2)
+    try:
+        assert len(outcome) == 4
+        releases[3].set()  # one slot frees: it goes to the newcomer
+        holders[3].join()
+        time.sleep(0.3)
+        assert outcome[4:] == [("10.0.2.1", "in")]
+    finally:
+        for release in releases:
+            release.set()
+        for thread in [*holders, held_once, newcomer]:
+            thread.join()
+    assert outcome[5:] == [("10.0.1.0", "in")]  # then the other, once two are free
+
+
+@pytest.mark.parametrize("peer,forwarded,trusted,client", [
+    ("203.0.113.9", None, "127.0.0.0/8,::1", "203.0.113.9"),
+    ("203.0.113.9", "198.51.100.7", "127.0.0.0/8,::1", "203.0.113.9"),  # untrusted peer
+    ("127.0.0.1", "198.51.100.7", "127.0.0.0/8,::1", "198.51.100.7"),
+    ("127.0.0.1", "6.6.6.6, 198.51.100.7", "127.0.0.0/8,::1", "198.51.100.7"),  # spoofed left
+    ("10.0.0.2", "198.51.100.7, 10.0.0.3", "10.0.0.0/8", "198.51.100.7"),  # two proxies
+    ("10.0.0.2", "198.51.100.7", "127.0.0.0/8,::1", "10.0.0.2"),  # a proxy not trusted
+    ("127.0.0.1", "198.51.100.7", "", "127.0.0.1"),  # trust none
+    ("127.0.0.1", "not-an-address", "127.0.0.0/8,::1", "127.0.0.1"),
+    ("2001:db8:1:2:aaaa::1", None, "::1", "2001:db8:1:2::/64"),
+    ("::1", "2001:db8:1:2:bbbb::7", "127.0.0.0/8,::1", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.4", None, "::1", "192.0.2.4"),
+])
+def test_client_identity(peer, forwarded, trusted, client):
+    from ikmkg.web.sparql import client_identity
+
+    assert client_identity(peer, forwarded, trusted) == client
+
+
+def test_trusted_proxies_must_be_addresses():
+    from ikmkg.settings import Settings
+
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings(trusted_proxies="127.0.0.1,proxy.example")
+
+
 # --- safety: result size ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt,note", [
@@ -584,11 +678,49 @@ def test_oversize_requests_get_413_or_414(client):
      "content_type": "application/x-www-form-urlencoded"},
     {"path": "/sparql", "method": "POST", "data": b"SELECT * WHERE { ?s ?p \xff }",
      "content_type": "application/sparql-query"},
-    {"path": "/sparql", "method": "POST", "data": b"SELECT 1",
-     "content_type": "application/sparql-query; charset=no-such-charset"},
 ])
 def test_bad_encodings_get_400(client, kwargs):
     assert client.open(**kwargs).status_code == 400
+
+
+@pytest.mark.parametrize("kwargs,where", [
+    ({"method": "POST", "data": b"ASK {}\xff", "content_type": "application/sparql-query"},
+     "the query is not valid UTF-8: byte 0xFF at offset 6"),
+    ({"method": "POST", "data": b"ASK {} # caf\xc3\xa9",
+      "content_type": "application/sparql-query; charset=us-ascii"},
+     "the query is not valid US-ASCII: byte 0xC3 at offset 12"),
+    ({"method": "POST", "data": b"query=ASK%20%7B%7D%FF",
+      "content_type": "application/x-www-form-urlencoded"},
+     "parameter 'query' (percent-decoded) is not valid UTF-8: byte 0xFF at offset 6"),
+    ({"method": "POST", "data": b"query=ASK%20%7B%7D&f%C3%28=1",
+      "content_type": "application/x-www-form-urlencoded"},
+     "a parameter name (percent-decoded) is not valid UTF-8: byte 0xC3 at offset 1"),
+    ({"path": "/sparql?query=ASK%20%7B%7D%E2%82"},
+     "parameter 'query' (percent-decoded) is not valid UTF-8: byte 0xE2 at offset 6"),
+])
+def test_invalid_utf8_says_where(client, kwargs, where):
+    """Issue #16: query text must be UTF-8; the 400 names the bad byte and its offset."""
+    response = client.open(**{"path": "/sparql", **kwargs}, headers={"Accept": "text/plain"})
+    assert response.status_code == 400
+    assert where in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("charset", ["punycode", "utf-7", "latin-1", "utf-16", "no-such"])
+@pytest.mark.parametrize("mime,body", [("application/sparql-query", b"ASK {}"),
+                                       ("application/x-www-form-urlencoded", b"query=ASK+%7B%7D")])
+def test_charsets_other_than_utf8_get_415(client, charset, mime, body):
+    """Issue #20 item 9: every Python codec was accepted (punycode: 15 s of CPU for 1 MB)."""
+    response = client.post("/sparql", data=body, content_type=f"{mime}; charset={charset}",
+                           headers={"Accept": "text/plain"})
+    assert response.status_code == 415
+    assert "UTF-8" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "us-ascii", "utf8"])
+def test_utf8_and_ascii_charsets_are_accepted(client, charset):
+    response = client.post("/sparql", data=b"ASK {}", headers={"Accept": "text/csv"},
+                           content_type=f"application/sparql-query; charset={charset}")
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
