@@ -295,3 +295,42 @@ def test_comunica_over_fragments_agrees_with_the_endpoint(comunica, live_server,
     # It asked for fragments (a client reading /fragments as one document would see only the
     # first page of the whole graph, and the row counts above would not match).
     assert by_client["metadata"]["httpRequests"] > 1
+
+
+@pytest.mark.parametrize("page", ["\u00b2", "9" * 5000, "0", "-1", "abc", "1.5", "100001"])
+def test_bad_page_is_a_clear_400(client, page):
+    """issue 20: "page=²" and a 5,000-digit page were 500s with a traceback."""
+    response = client.get("/fragments", query_string={"page": page},
+                          headers={"Accept": "application/trig"})
+    assert response.status_code == 400
+    assert "page must be an integer" in response.get_data(as_text=True)
+
+
+def test_controls_ignore_the_host_header(client):
+    """Fragments are publicly cacheable: their controls point at the configured base, never at
+    the Host header a client sent (issue 20)."""
+    response = client.get(url(predicate=RDF.type), headers={"Accept": "application/trig",
+                                                            "Host": "evil.example"})
+    assert response.status_code == 200 and b"evil.example" not in response.data
+    html = client.get("/fragments", headers={"Accept": "text/html", "Host": "evil.example"})
+    assert b"evil.example" not in html.data
+
+
+def test_a_repeated_fragment_is_not_evaluated_again(store):
+    """Counts and pages are remembered per data version: the root fragment costs seconds of
+    engine time on a large graph (issue 20)."""
+    asked = []
+
+    class Counting:
+        base_uri, version = store.base_uri, store.version + "-counting"
+
+        def select(self, text):
+            asked.append(text)
+            return store.select(text)
+
+    first = fragments.fragment(Counting(), None, None, None, 2, INTERFACE)
+    assert len(asked) == 2
+    again = fragments.fragment(Counting(), None, None, None, 2, INTERFACE)
+    assert len(asked) == 2 and again.triples == first.triples and again.total == first.total
+    fragments.fragment(Counting(), None, None, None, 3, INTERFACE)
+    assert len(asked) == 3  # another page: its triples only, the count is remembered
