@@ -18,6 +18,7 @@ from rdflib import RDF, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, VOID
 from rdflib.term import Node
 
+from ikmkg.cache import BoundedCache
 from ikmkg.errors import QueryError
 from ikmkg.kg import dataset_iri
 from ikmkg.namespaces import bind_prefixes
@@ -172,16 +173,42 @@ class Fragment:
                         zip(self.pattern, ("s", "p", "o")))
 
 
+#: Counts and pages of fragments already evaluated, per store base and version: a fragment
+#: depends only on the data, and the root fragment costs seconds of engine time on a large
+#: graph (6.2 s at 1M quads), so a crawler or an attacker asking it again costs nothing.
+def _weight(key: tuple, value: int | list[tuple[Node, Node, Node]]) -> int:
+    """Approximate bytes of a cached count or page (terms as text, plus per-object overhead)."""
+    size = 200 + sum(len(part) for part in key if isinstance(part, str))
+    if isinstance(value, list):
+        size += sum(100 + len(term) for triple in value for term in triple)
+    return size
+
+
+_cache: BoundedCache = BoundedCache(max_entries=4096, max_bytes=32 << 20, weigh=_weight)
+
+
 def fragment(store: Store, subject: str | None, predicate: str | None, obj: str | None,
              page: int, interface_url: str) -> Fragment:
-    """Evaluate one page of a triple pattern over the published graph."""
+    """One page of a triple pattern over the published graph (remembered per data version)."""
     pattern = (parse_term(subject, "subject"), parse_term(predicate, "predicate"),
                parse_term(obj, "object"))
+    key = (store.base_uri, store.version, *(t.n3() if t is not None else "" for t in pattern))
+    total = _cache.get(("count", *key), lambda: _count(store, pattern))
+    page = max(1, page)
+    triples = _cache.get(("page", *key, page), lambda: _page(store, pattern, page, total))
+    return Fragment(pattern, page, triples, total, interface_url)
+
+
+def _count(store: Store, pattern: tuple[Node | None, Node | None, Node | None]) -> int:
     where = " ".join(_sparql(term, name) for term, name in zip(pattern, ("s", "p", "o")))
     rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT * WHERE {{ {where} "
                         "} }")
-    total = int(rows[0]["n"]) if rows else 0
-    page = max(1, page)
+    return int(rows[0]["n"]) if rows else 0
+
+
+def _page(store: Store, pattern: tuple[Node | None, Node | None, Node | None], page: int,
+          total: int) -> list[tuple[Node, Node, Node]]:
+    where = " ".join(_sparql(term, name) for term, name in zip(pattern, ("s", "p", "o")))
     triples: list[tuple[Node, Node, Node]] = []
     if total and (page - 1) * PAGE_SIZE < total:
         variables = [f"?{name}" for term, name in zip(pattern, ("s", "p", "o")) if term is None]
@@ -192,4 +219,4 @@ def fragment(store: Store, subject: str | None, predicate: str | None, obj: str 
         for row in rows or ([{}] if not variables else []):
             triples.append(tuple(term if term is not None else row[name]
                                  for term, name in zip(pattern, ("s", "p", "o"))))
-    return Fragment(pattern, page, triples, total, interface_url)
+    return triples

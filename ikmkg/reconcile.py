@@ -16,12 +16,15 @@ asked type, with every property constraint holding.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import threading
+import time
 from collections.abc import Iterable
 
-from ikmkg.errors import PayloadTooLarge, QueryError
+from ikmkg.errors import PayloadTooLarge, QueryError, QueryTimeout
 from ikmkg.namespaces import prefixes
+from ikmkg.params import parse_int
 from ikmkg.search import ORG, SearchIndex, fold, query_variants
 from ikmkg.store import Store
 
@@ -30,6 +33,16 @@ MAX_BATCH = 100
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 SUGGEST_PAGE = 10
+#: Bounds on the work of one query (issue 20: candidates x properties x values was unbounded):
+#: the property constraints and values one query may give, and the candidates (best by name
+#: first) whose properties are checked, all at once, with one engine query per property.
+MAX_PROPERTIES = 10
+MAX_VALUES = 10
+MAX_CANDIDATES = 100
+#: Most (candidate, value) rows read for one property constraint.
+MAX_VALUE_ROWS = 10_000
+#: Most entries of a suggest result a cursor may skip.
+MAX_CURSOR = 10_000
 
 
 def ikm(base_uri: str, name: str) -> str:
@@ -107,20 +120,31 @@ class Service:
 
     # -- reconciliation queries ----------------------------------------------------------------
 
-    def reconcile_batch(self, text: str) -> dict:
-        """Answer a reconciliation query batch given as JSON text (400 if malformed)."""
-        try:
-            batch = json.loads(text)
-        except ValueError as exc:
-            raise QueryError(f"queries is not JSON: {exc}") from None
+    def reconcile_batch(self, text: str, timeout: float | None = None) -> dict:
+        """Answer a reconciliation query batch given as JSON text.
+
+        Args:
+            text: the batch, a JSON object of queries keyed by identifiers.
+            timeout: seconds the whole batch may take (the SPARQL endpoint's time limit);
+                None for no limit.
+
+        Raises:
+            QueryError: malformed JSON or query (400). PayloadTooLarge: too many queries.
+            QueryTimeout: the batch ran past `timeout` (work stops there).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        batch = _read_json(text)
         if not isinstance(batch, dict):
             raise QueryError("queries must be a JSON object of queries keyed by identifiers")
         if len(batch) > MAX_BATCH:
             raise PayloadTooLarge(f"at most {MAX_BATCH} queries per batch")
-        return {key: {"result": self.reconcile(query, key)} for key, query in batch.items()}
+        return {key: {"result": self.reconcile(query, key, deadline)}
+                for key, query in batch.items()}
 
-    def reconcile(self, query: object, key: str = "") -> list[dict]:
-        """Candidates for one reconciliation query (a dict as in the protocol)."""
+    def reconcile(self, query: object, key: str = "",
+                  deadline: float | None = None) -> list[dict]:
+        """Candidates for one reconciliation query (a dict as in the protocol); `deadline` is
+        a `time.monotonic()` after which no more work starts (QueryTimeout)."""
         if not isinstance(query, dict):
             raise QueryError(f"query {key!r} is not an object")
         text = query.get("query")
@@ -130,6 +154,8 @@ class Service:
         if not isinstance(constraints, list) or not all(
                 isinstance(c, dict) and "pid" in c and "v" in c for c in constraints):
             raise QueryError(f"query {key!r}: 'properties' must be a list of {{pid, v}} objects")
+        if len(constraints) > MAX_PROPERTIES:
+            raise QueryError(f"query {key!r}: at most {MAX_PROPERTIES} properties per query")
         if not (text or "").strip() and not constraints:
             raise QueryError(f"query {key!r} needs 'query' or 'properties'")
         types = query.get("type") or []
@@ -137,19 +163,25 @@ class Service:
         if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
             raise QueryError(f"query {key!r}: 'type' must be a string or a list of strings")
         types = [self.expand(t) for t in types]
-        limit = query.get("limit", DEFAULT_LIMIT)
-        if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit < 1:
-            raise QueryError(f"query {key!r}: 'limit' must be a positive number")
-        limit = min(int(limit), MAX_LIMIT)
+        limit = min(parse_int(query.get("limit", DEFAULT_LIMIT), f"query {key!r}: 'limit'",
+                              minimum=1), MAX_LIMIT)
         pairs = [(self.expand(str(c["pid"])), c["v"] if isinstance(c["v"], list) else [c["v"]])
                  for c in constraints]
+        if any(len(values) > MAX_VALUES for _, values in pairs):
+            raise QueryError(f"query {key!r}: at most {MAX_VALUES} values per property")
 
+        _check_deadline(deadline)
         scored = self._name_candidates(text or "", types)
         if not (text or "").strip():
             scored = self._all_of_types(types)
+        if pairs:
+            scored = sorted(scored, key=lambda c: (-c[1], c[0]))[:MAX_CANDIDATES]
+        found = {pid: self.values_of([iri for iri, _, _ in scored], pid, deadline)
+                 for pid, _ in pairs}
         results = []
         for iri, name_score, exact in scored:
-            checks = [self._property_holds(iri, pid, values) for pid, values in pairs]
+            checks = [self._property_holds(found[pid].get(iri, []), values)
+                      for pid, values in pairs]
             held = sum(checks)
             score = name_score if not pairs else 0.7 * name_score + 30 * held / len(pairs)
             entry = self.index.entries[iri]
@@ -213,26 +245,40 @@ class Service:
 
     # -- property constraints ------------------------------------------------------------------
 
-    def property_values(self, iri: str, pid: str) -> list[tuple[str, list[str]]]:
-        """(value, texts to compare) of `pid` on `iri`; `ikm:parentArea` also follows the
-        territorial assignments whose subdivision `iri` is."""
-        iri, pid = _check(iri), _check(pid)
-        rows = self.store.select(
-            f"SELECT DISTINCT ?o WHERE {{ {{ <{iri}> <{pid}> ?o }} UNION "
-            f"{{ ?a <{ikm(self.base, 'subdivision')}> <{iri}> ; <{pid}> ?o . "
-            f"FILTER(<{pid}> = <{ikm(self.base, 'parentArea')}>) }} }} LIMIT 1000")
-        out = []
-        for row in rows:
-            value = row["o"]
-            texts = [str(value)]
-            entry = self.index.entries.get(str(value))
+    def values_of(self, iris: list[str], pid: str,
+                  deadline: float | None = None) -> dict[str, list[tuple[str, list[str]]]]:
+        """For each of `iris`, (value, texts to compare) of `pid` on it, in one engine query;
+        `ikm:parentArea` also follows the territorial assignments whose subdivision it is.
+
+        Raises:
+            QueryTimeout: `deadline` passed before or during the query.
+        """
+        if not iris:
+            return {}
+        pid = _check(pid)
+        subjects = " ".join(f"<{_check(iri)}>" for iri in iris)
+        query = (f"SELECT DISTINCT ?s ?o WHERE {{ VALUES ?s {{ {subjects} }} "
+                 f"{{ ?s <{pid}> ?o }} UNION "
+                 f"{{ ?a <{ikm(self.base, 'subdivision')}> ?s ; <{pid}> ?o . "
+                 f"FILTER(<{pid}> = <{ikm(self.base, 'parentArea')}>) }} }} "
+                 f"LIMIT {MAX_VALUE_ROWS}")
+        timeout = None
+        if deadline is not None:
+            _check_deadline(deadline)
+            timeout = deadline - time.monotonic()
+        body = self.store.query(query, result_format="srj", timeout=timeout).read()
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for row in json.loads(body)["results"]["bindings"]:
+            value = row["o"]["value"]
+            texts = [value]
+            entry = self.index.entries.get(value)
             if entry is not None:
                 texts += [text for text, _, _ in entry.labels]
-            out.append((str(value), texts))
+            out.setdefault(row["s"]["value"], []).append((value, texts))
         return out
 
-    def _property_holds(self, iri: str, pid: str, wanted: Iterable[object]) -> bool:
-        values = self.property_values(iri, pid)
+    def _property_holds(self, values: list[tuple[str, list[str]]],
+                        wanted: Iterable[object]) -> bool:
         for want in wanted:
             if isinstance(want, dict):
                 target = self.entity_iri(str(want.get("id", "")))
@@ -266,12 +312,17 @@ class Service:
         return {"result": _by_prefix(candidates, prefix, cursor, lambda i: self.name(i, lang),
                                      self.index)}
 
-    def suggest_properties(self, prefix: str, cursor: int = 0, lang: str = "en") -> dict:
-        used = [str(r["p"]) for r in self.store.select(
+    @functools.cached_property
+    def used_properties(self) -> list[str]:
+        """The properties of the data graph, asked once per service (a scan of the whole data
+        graph; a service lives as long as its store version's search index)."""
+        return [str(r["p"]) for r in self.store.select(
             f"SELECT DISTINCT ?p WHERE {{ GRAPH <{self.base}graph/data> {{ ?s ?p ?o }} }} "
             "ORDER BY ?p")]
-        return {"result": _by_prefix(used, prefix, cursor, lambda i: self.name(i, lang),
-                                     self.index)}
+
+    def suggest_properties(self, prefix: str, cursor: int = 0, lang: str = "en") -> dict:
+        return {"result": _by_prefix(self.used_properties, prefix, cursor,
+                                     lambda i: self.name(i, lang), self.index)}
 
     def preview(self, identifier: str, lang: str = "en") -> dict | None:
         """What the preview page shows, or None when the entity is unknown."""
@@ -312,6 +363,23 @@ def core_name(text: str) -> str:
     words = fold(text).split()
     core = [w for w in words if w not in KIND_WORDS]
     return " ".join(core or words)
+
+
+def _read_json(text: str) -> object:
+    """The JSON value of `text`; QueryError (400) when it is not JSON or nests too deep for the
+    parser (which recurses once per level)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise QueryError("queries nests too deep") from None
+    except ValueError as exc:
+        raise QueryError(f"queries is not JSON: {exc}") from None
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise QueryTimeout("the reconciliation batch ran longer than the time limit and was "
+                           "stopped; send fewer queries, properties or values at once")
 
 
 def _check(iri: str) -> str:

@@ -59,6 +59,10 @@ SETTINGS: tuple[Setting, ...] = (
             "in-memory store and runs queries on threads: fastest, one copy of the store), "
             "disk (executor processes open the on-disk store: several times slower) or memory "
             "(executors forked from an in-memory copy: fast, but a copy per busy executor)"),
+    Setting("public_url", "",
+            "Absolute URL at which this site is reached, for the links in publicly cacheable "
+            "bodies (reconciliation manifest, fragment controls, service description); never "
+            "taken from the request's Host header (default: base_uri)"),
 )
 
 
@@ -82,6 +86,7 @@ class Settings:
     store: str = ""
     cache_dir: str = ""
     store_mode: str = "shared"
+    public_url: str = ""
 
     def __post_init__(self) -> None:
         if self.store_mode not in STORE_MODES:
@@ -95,6 +100,12 @@ class Settings:
                                  "(such as 10.0.0.0/8 or ::1)") from None
         if not self.base_uri.endswith(("/", "#")):
             object.__setattr__(self, "base_uri", self.base_uri + "/")
+
+    @property
+    def site_root(self) -> str:
+        """The public URL of the site's root, without a final slash (public_url, else the
+        base IRI)."""
+        return (self.public_url or self.base_uri).rstrip("/#")
 
     @property
     def ontology_dir(self) -> Path:

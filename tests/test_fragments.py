@@ -26,7 +26,9 @@ HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 BASE = "https://w3id.org/ikmkg/"
 IKM = Namespace(BASE + "ontology#")
-INTERFACE = "http://localhost/fragments"
+#: Where the controls point: the configured base (default: base_uri), never the request's Host.
+SITE = BASE.rstrip("/")
+INTERFACE = SITE + "/fragments"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def split(ds: Dataset, page_url: str) -> tuple[set, Graph]:
 
 def test_controls_and_count(client, union):
     path = url(predicate=RDF.type, object=IKM.Province)
-    page = "http://localhost" + path
+    page = SITE + path
     data, meta = split(fetch(client, path), page)
     expected = matching(union, p=RDF.type, o=IKM.Province)
     assert len(expected) == 38 and data == expected
@@ -85,10 +87,10 @@ def test_paging_walks_every_triple_once(client, union):
     expected = matching(union, p=RDFS.label)
     assert len(expected) > 2 * fragments.PAGE_SIZE
     seen: list = []
-    page = "http://localhost" + url(predicate=RDFS.label)
+    page = SITE + url(predicate=RDFS.label)
     pages = 0
     while page is not None:
-        data, meta = split(fetch(client, page.removeprefix("http://localhost")), page)
+        data, meta = split(fetch(client, page.removeprefix(SITE)), page)
         assert meta.value(URIRef(page), HYDRA.totalItems).toPython() == len(expected)
         assert len(data) <= fragments.PAGE_SIZE
         seen.extend(data)
@@ -100,7 +102,7 @@ def test_paging_walks_every_triple_once(client, union):
 
 
 def test_whole_graph_count(client, union):
-    page = "http://localhost/fragments"
+    page = INTERFACE
     data, meta = split(fetch(client, "/fragments"), page)
     assert meta.value(URIRef(page), HYDRA.totalItems).toPython() == len(union)
     assert len(data) == fragments.PAGE_SIZE
@@ -114,9 +116,9 @@ def test_whole_graph_count(client, union):
 ])
 def test_object_terms(client, union, obj):
     path = url(object=obj)
-    data, meta = split(fetch(client, path), "http://localhost" + path)
+    data, meta = split(fetch(client, path), SITE + path)
     expected = matching(union, o=obj)
-    total = meta.value(URIRef("http://localhost" + path), HYDRA.totalItems).toPython()
+    total = meta.value(URIRef(SITE + path), HYDRA.totalItems).toPython()
     assert expected and total == len(expected)
     assert len(data) == min(total, fragments.PAGE_SIZE)
     assert named(data) <= named(expected)  # blank node labels differ between readings
@@ -129,12 +131,12 @@ def named(triples: set) -> set:
 def test_fully_bound_pattern(client, union):
     triple = (URIRef(BASE + "id/province/jawa-timur"), RDF.type, IKM.Province)
     path = url(subject=triple[0], predicate=triple[1], object=triple[2])
-    data, meta = split(fetch(client, path), "http://localhost" + path)
+    data, meta = split(fetch(client, path), SITE + path)
     assert data == {triple}
     absent = url(subject=triple[0], predicate=triple[1], object=IKM.City)
-    data, meta = split(fetch(client, absent), "http://localhost" + absent)
+    data, meta = split(fetch(client, absent), SITE + absent)
     assert data == set()
-    assert meta.value(URIRef("http://localhost" + absent), HYDRA.totalItems).toPython() == 0
+    assert meta.value(URIRef(SITE + absent), HYDRA.totalItems).toPython() == 0
 
 
 @pytest.mark.parametrize("params", [
@@ -239,6 +241,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
              "--workers", "2"], cwd=root, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, "IKMKG_CACHE_DIR": str(folder / "cache"),
+                 "IKMKG_PUBLIC_URL": f"http://127.0.0.1:{port}/",
                  "PYTHONPATH": str(root)})
     url = f"http://127.0.0.1:{port}"
     wait_for_server(process, url + "/healthz", 90, (folder / "server.log").read_text)
@@ -275,7 +278,10 @@ def test_comunica_over_fragments_agrees_with_the_endpoint(comunica, live_server,
     query from triple patterns; its answer equals the server's own SPARQL endpoint's."""
     text = PREFIXES + query
     run = subprocess.run([comunica, live_server + "/fragments", "-q", text,
-                          "-t", "application/sparql-results+json", "--httpTimeout", "30000"],
+                          "-t", "application/sparql-results+json", "--httpTimeout", "30000",
+                          # /fragments admits a few requests per client at once and answers
+                          # the rest 429 with Retry-After, which a TPF client honours
+                          "--httpRetryCount", "20"],
                          capture_output=True, text=True, timeout=120, cwd=COMUNICA_DIR,
                          check=False)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -289,3 +295,42 @@ def test_comunica_over_fragments_agrees_with_the_endpoint(comunica, live_server,
     # It asked for fragments (a client reading /fragments as one document would see only the
     # first page of the whole graph, and the row counts above would not match).
     assert by_client["metadata"]["httpRequests"] > 1
+
+
+@pytest.mark.parametrize("page", ["\u00b2", "9" * 5000, "0", "-1", "abc", "1.5", "100001"])
+def test_bad_page_is_a_clear_400(client, page):
+    """issue 20: "page=²" and a 5,000-digit page were 500s with a traceback."""
+    response = client.get("/fragments", query_string={"page": page},
+                          headers={"Accept": "application/trig"})
+    assert response.status_code == 400
+    assert "page must be an integer" in response.get_data(as_text=True)
+
+
+def test_controls_ignore_the_host_header(client):
+    """Fragments are publicly cacheable: their controls point at the configured base, never at
+    the Host header a client sent (issue 20)."""
+    response = client.get(url(predicate=RDF.type), headers={"Accept": "application/trig",
+                                                            "Host": "evil.example"})
+    assert response.status_code == 200 and b"evil.example" not in response.data
+    html = client.get("/fragments", headers={"Accept": "text/html", "Host": "evil.example"})
+    assert b"evil.example" not in html.data
+
+
+def test_a_repeated_fragment_is_not_evaluated_again(store):
+    """Counts and pages are remembered per data version: the root fragment costs seconds of
+    engine time on a large graph (issue 20)."""
+    asked = []
+
+    class Counting:
+        base_uri, version = store.base_uri, store.version + "-counting"
+
+        def select(self, text):
+            asked.append(text)
+            return store.select(text)
+
+    first = fragments.fragment(Counting(), None, None, None, 2, INTERFACE)
+    assert len(asked) == 2
+    again = fragments.fragment(Counting(), None, None, None, 2, INTERFACE)
+    assert len(asked) == 2 and again.triples == first.triples and again.total == first.total
+    fragments.fragment(Counting(), None, None, None, 3, INTERFACE)
+    assert len(asked) == 3  # another page: its triples only, the count is remembered

@@ -8,11 +8,12 @@ asserts: no 500, no traceback in the body, and every 4xx says something.
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote, unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ikmkg.web import ops
@@ -22,7 +23,8 @@ from tests.conftest import make_app
 NASTY = ["", " ", "..", "../..", "%00", "%2e%2e", "%2F", "%C0%AE%C0%AE", "%C0%80", "%FF%FE",
          "%E2%80%AE", "%ZZ", "%", "\u202e", "\ufeff", "\U0001F600", "a" * 5000, "é",
          "<script>alert(1)</script>", "' OR 1=1 --", "${jndi:x}", "{{7*7}}", "\\", "//", "?#",
-         "0", "-1", "1e308", "NaN", "null", "[]", "{}", "true"]
+         "0", "-1", "1e308", "NaN", "null", "[]", "{}", "true", "\u00b2", "\u0661", "9" * 5000,
+         "Infinity", "[" * 5000]
 RAW_SEGMENTS = ["%00", "%C0%AE%C0%AE", "..", "%2e%2e/%2e%2e", "a" * 3000, "%", "%E0%80%AF",
                 "%ff", "x;y=z", "%0d%0aSet-Cookie:x", ".", "~", "a%2Fb"]
 KNOWN_VALUES = ["0.1.0", "ttl", "nt", "jsonld", "rdf", "html", "nq", "trig", "csv", "json",
@@ -182,3 +184,60 @@ def test_huge_and_empty_values(fuzz_app, size):
             assert response.status_code in (413, 414), response.status_code
         elif size:
             assert response.status_code == 400  # "aaa..." is no SPARQL
+
+
+#: Routes that read an integer parameter, and the parameter (issue 20: these were 500s).
+INTEGER_PARAMETERS = [("/search", "page"), ("/fragments", "page"), ("/list/province", "page"),
+                      ("/reconcile/suggest/entity", "cursor"),
+                      ("/reconcile/suggest/type", "cursor"),
+                      ("/reconcile/suggest/property", "cursor")]
+integer_like = st.one_of(
+    st.integers(min_value=-10 ** 6, max_value=10 ** 6).map(str),
+    st.integers(min_value=1, max_value=6000).map(lambda n: "9" * n),
+    st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=8),
+    st.sampled_from(["NaN", "Infinity", "-0", "+1", "1.5", "1e3", " 1", "0x1", ""]))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(target=st.sampled_from(INTEGER_PARAMETERS), value=integer_like)
+@example(target=("/search", "page"), value="\u00b2")
+@example(target=("/fragments", "page"), value="9" * 5000)
+@example(target=("/list/province", "page"), value="\u00b2")
+@example(target=("/reconcile/suggest/entity", "cursor"), value="9" * 5000)
+def test_fuzz_integer_parameters(fuzz_app, target, value):
+    """Every integer parameter goes through one parser: an integer in range or a 400, never a
+    500 (Unicode digits, which `str.isdigit` accepts and `int` may refuse; 5,000 digits)."""
+    path, name = target
+    response = fuzz_app.test_client().get(path, query_string={name: value, "q": "kopi"},
+                                          headers={"Accept": "text/html"})
+    _check(response, "GET", f"{path}?{name}={value[:80]!r}")
+    assert response.status_code in (200, 400, 404), response.status_code
+
+
+json_numbers = st.one_of(st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+                         st.booleans(), st.none(), st.text(max_size=5))
+
+
+@st.composite
+def nested_json(draw) -> str:
+    depth = draw(st.integers(min_value=1, max_value=20_000))
+    opener = draw(st.sampled_from(["[", '{"a":']))
+    closer = "]" if opener == "[" else "}"
+    return '{"q": {"query": "Jawa", "x": ' + opener * depth + "1" + closer * depth + "}}"
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(batch=st.one_of(
+    json_numbers.map(lambda limit: json.dumps({"q": {"query": "Jawa", "limit": limit}})),
+    nested_json()))
+@example(batch='{"q": {"query": "Jawa", "limit": NaN}}')
+@example(batch='{"q": {"query": "Jawa", "limit": Infinity}}')
+@example(batch="[" * 10_000)
+def test_fuzz_reconcile_batches(fuzz_app, batch):
+    """Reconciliation batches with odd limits (NaN, Infinity, huge, fractional) and deep
+    nesting: an answer or a 400, never a 500 (issue 20)."""
+    response = fuzz_app.test_client().post("/reconcile", data={"queries": batch})
+    _check(response, "POST", f"/reconcile queries={batch[:120]!r}")
+    assert response.status_code in (200, 400), response.status_code

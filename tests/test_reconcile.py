@@ -169,9 +169,49 @@ def test_property_constraints(client):
     ('{"q": {"query": "Jawa", "type": "nope:Thing"}}', 400),
     ('{"q": {"query": "Jawa", "properties": [{"pid": "ikm:x> } DROP ALL #", "v": "a"}]}}', 400),
     (json.dumps({f"q{i}": {"query": "Jawa"} for i in range(101)}), 413),
-])
+    # issue 20: these were 500s with a traceback
+    ('{"q": {"query": "Jawa", "limit": NaN}}', 400),
+    ('{"q": {"query": "Jawa", "limit": Infinity}}', 400),
+    ('{"q": {"query": "Jawa", "limit": -Infinity}}', 400),
+    ('{"q": {"query": "Jawa", "limit": 1e400}}', 400),
+    ('{"q": {"query": "Jawa", "limit": 2.5}}', 400),
+    ('{"q": {"query": "Jawa", "x": ' + "[" * 10_000 + "]" * 10_000 + "}}", 400),
+    ("[" * 10_000, 400),
+    # issue 20: the work of one query is bounded
+    (json.dumps({"q": {"query": "Jawa", "properties": [
+        {"pid": "ikm:parentArea", "v": "x"}] * 11}}), 400),
+    (json.dumps({"q": {"query": "Jawa", "properties": [
+        {"pid": "ikm:parentArea", "v": ["x"] * 11}]}}), 400),
+], ids=lambda value: value[:60] if isinstance(value, str) else str(value))
 def test_malformed_batches(client, queries, status):
-    assert client.post("/reconcile", data={"queries": queries}).status_code == status
+    response = client.post("/reconcile", data={"queries": queries})
+    assert response.status_code == status
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("cursor", ["\u00b2", "9" * 5000, "-1", "abc", "1.0", "10001"])
+@pytest.mark.parametrize("kind", ["entity", "type", "property"])
+def test_bad_cursor_is_a_clear_400(client, kind, cursor):
+    response = client.get(f"/reconcile/suggest/{kind}",
+                          query_string={"prefix": "ja", "cursor": cursor})
+    assert response.status_code == 400
+    assert "cursor must be an integer" in response.get_data(as_text=True)
+
+
+def test_integral_limit_is_accepted(client):
+    body = client.post("/reconcile", data={"queries": '{"q": {"query": "Jawa", "limit": 2.0}}'})
+    assert body.status_code == 200 and len(body.get_json()["q"]["result"]) <= 2
+
+
+def test_manifest_ignores_the_host_header(client):
+    """The manifest is publicly cacheable: its URLs come from the configured base, never from
+    the Host header a client sent (issue 20)."""
+    response = client.get("/reconcile", headers={"Host": "evil.example"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "evil.example" not in text
+    manifest = response.get_json()
+    assert manifest["suggest"]["entity"]["service_url"] == BASE + "reconcile"
+    assert manifest["preview"]["url"].startswith(BASE + "reconcile/preview")
 
 
 def test_post_without_queries(client):
@@ -203,7 +243,8 @@ def test_suggest_type_and_property(client):
 def test_preview(client):
     manifest = client.get("/reconcile").get_json()
     url = manifest["preview"]["url"].replace("{{id}}", "product%2Fpengolahan-kopi")
-    response = client.get(url.removeprefix("http://localhost"))
+    assert url.startswith(BASE + "reconcile/preview?")  # the configured base, not the Host
+    response = client.get(url.removeprefix(BASE.rstrip("/")))
     assert response.status_code == 200 and response.mimetype == "text/html"
     soup = BeautifulSoup(response.data, "html.parser")
     link = soup.find("a")

@@ -195,8 +195,18 @@ def test_search_box_on_other_pages(client):
         assert soup.select_one("#site-search").get("value", "") == "", path
 
 
-def test_empty_query_and_bad_page(client):
+def test_empty_query(client):
     assert client.get("/search").status_code == 200
-    body = client.get("/search?q=kopi&page=abc&format=json").get_json()
-    assert body["page"] == 1
+    assert client.get("/search?q=kopi&page=&format=json").get_json()["page"] == 1
     assert client.get("/search?q=" + "a" * 5000).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["abc", "\u00b2", "\u0661", "9" * 5000, "0", "-1", "1.5", "51",
+                                  "NaN", " 1"])
+def test_bad_page_is_a_clear_400(client, page):
+    """Not an integer from 1 to the last page: 400 naming the parameter (issue 20: "page=\u00b2" and
+    a 5,000-digit page were 500s with a traceback)."""
+    response = client.get("/search", query_string={"q": "kopi", "page": page,
+                                                   "format": "json"})
+    assert response.status_code == 400
+    assert "page must be an integer" in response.get_data(as_text=True)

@@ -202,10 +202,20 @@ def test_service_description(client):
     assert response.status_code == 200 and response.mimetype == "text/turtle"
     g = Graph().parse(data=response.data, format="turtle")
     service = g.value(None, RDF.type, SD.Service)
-    assert g.value(service, SD.endpoint) == URIRef("http://localhost/sparql")
+    assert g.value(service, SD.endpoint) == URIRef("https://w3id.org/ikmkg/sparql")
     assert (service, SD.feature, SD.UnionDefaultGraph) in g
     names = {str(g.value(n, SD.name)) for n in g.objects(None, SD.namedGraph)}
     assert names == set(GRAPHS.values())
+
+
+@pytest.mark.parametrize("path,accept", [("/sparql", "text/turtle"),
+                                         ("/queries/", "application/json"),
+                                         ("/queries/provinces", "text/html")])
+def test_bodies_ignore_the_host_header(client, path, accept):
+    """URLs in bodies come from the configured base, never from the Host header a client sent
+    (a cache would serve the forged host to everyone; issue 20)."""
+    response = client.get(path, headers={"Accept": accept, "Host": "evil.example"})
+    assert response.status_code == 200 and b"evil.example" not in response.data
 
 
 def test_query_page_for_browsers(client):
@@ -322,7 +332,7 @@ def test_named_query_page_has_permalink_and_results(client):
         "province": f"{CANONICAL_BASE}id/province/p02", "lang": "en"},
         headers={"Accept": "text/html"}).data.decode()
     assert "Regencies of a province" in page
-    assert "http://localhost/queries/regencies-of?province=" in page
+    assert f"{CANONICAL_BASE}queries/regencies-of?province=" in page
     assert '<a href="/id/regency/p02-r9">' in page
 
 

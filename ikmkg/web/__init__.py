@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request, url_for
 
+from ikmkg.params import parse_int
 from ikmkg.settings import Settings
 from ikmkg.store import Store
 
@@ -21,3 +22,19 @@ def get_store() -> Store:
 
 def get_settings() -> Settings:
     return current_app.config["IKMKG_SETTINGS"]
+
+
+def int_arg(name: str, default: int, *, minimum: int = 0, maximum: int = 10 ** 12 - 1) -> int:
+    """The integer query parameter `name` (`default` when absent or empty), read by the one
+    parser of integer parameters (`ikmkg.params.parse_int`): anything else is a 400."""
+    raw = request.args.get(name, "")
+    return default if raw == "" else parse_int(raw, name, minimum=minimum, maximum=maximum)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """`url_for(endpoint, _external=True)`, but at the configured public URL: the request's
+    Host header must never reach a body that caches and proxies keep for everyone (issue 20)."""
+    path = url_for(endpoint, **values)
+    if request.script_root and path.startswith(request.script_root):
+        path = path[len(request.script_root):]
+    return get_settings().site_root + path

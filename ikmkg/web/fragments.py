@@ -14,8 +14,9 @@ from ikmkg import fragments as f
 from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, QUAD_FORMATS, RDF_FORMATS
 from ikmkg.namespaces import bind_prefixes
-from ikmkg.web import get_store
+from ikmkg.web import external_url, get_store, int_arg
 from ikmkg.web.pages import etag_for, make_href, reader_language
+from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("fragments", __name__)
 
@@ -36,13 +37,13 @@ def _choose():
 
 
 @blueprint.get("/fragments")
+@admitted
 def fragments() -> Response:
     """One page of the triples matching a pattern, with Hydra controls."""
     fmt = _choose()
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     store = get_store()
-    interface = request.host_url.rstrip("/") + request.script_root + "/fragments"
+    interface = external_url("fragments.fragments")
     frag = f.fragment(store, request.args.get("subject"), request.args.get("predicate"),
                       request.args.get("object"), page, interface)
     etag = etag_for("fragments", frag.url(), fmt.suffix)

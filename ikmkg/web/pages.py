@@ -33,7 +33,8 @@ from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, RDF_FORMATS, Format
 from ikmkg.kg import dataset_iri
 from ikmkg.namespaces import bind_prefixes, sparql_prologue
-from ikmkg.web import get_settings, get_store
+from ikmkg.web import get_settings, get_store, int_arg
+from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("pages", __name__)
 
@@ -656,13 +657,14 @@ def _home_page() -> str:
 
 
 @blueprint.get("/list/<type_segment>")
+@admitted
 def type_list(type_segment: str) -> Response:
     """Every resource whose IRI is `{base}id/{type}/...`, with its engagement links."""
-    page = request.args.get("page", "1")
+    page = int_arg("page", 1, minimum=1)
     store = get_store()
     total = _type_counts().get(type_segment, (0, []))[0]
     pages = -(-total // LIST_PAGE_SIZE)
-    page_number = int(page) if page.isdigit() and 0 < int(page) <= pages else 1
+    page_number = page if page <= pages else 1
     if not total:
         return _not_found_page(f"{store.base_uri}id/{type_segment}/")
     return _html_page(("list", type_segment, str(page_number), str(LIST_PAGE_SIZE)),

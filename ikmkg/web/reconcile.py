@@ -13,9 +13,10 @@ import json
 from flask import Blueprint, Response, render_template, request
 
 from ikmkg.errors import NotFound, QueryError
-from ikmkg.reconcile import Service, service_for
-from ikmkg.web import get_store
+from ikmkg.reconcile import MAX_CURSOR, Service, service_for
+from ikmkg.web import external_url, get_settings, get_store, int_arg
 from ikmkg.web.pages import make_href, reader_language
+from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 
@@ -38,13 +39,11 @@ def _cors(response: Response) -> Response:
 
 
 def _cursor() -> int:
-    raw = request.args.get("cursor", "0")
-    if not raw.isdigit():
-        raise QueryError("cursor must be a non-negative integer")
-    return int(raw)
+    return int_arg("cursor", 0, maximum=MAX_CURSOR)
 
 
 @blueprint.route("", methods=["GET", "POST"])
+@admitted
 def endpoint() -> Response:
     """The manifest (no parameters) or the answer to a query batch."""
     queries = request.form.get("queries") if request.method == "POST" else None
@@ -53,15 +52,15 @@ def endpoint() -> Response:
     if queries is None:
         if request.method == "POST":
             raise QueryError("POST needs a form field 'queries' holding a query batch (JSON)")
-        return _json(_service().manifest(request.host_url.rstrip("/") + request.script_root
-                                         + "/reconcile"))
-    response = _json(_service().reconcile_batch(queries))
+        return _json(_service().manifest(external_url("reconcile.endpoint")))
+    response = _json(_service().reconcile_batch(queries, get_settings().query_timeout))
     if request.method == "POST":
         response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @blueprint.get("/preview")
+@admitted
 def preview() -> Response:
     """A small HTML summary of one entity, sized for the manifest's iframe."""
     lang, explicit = reader_language()
@@ -74,6 +73,7 @@ def preview() -> Response:
 
 
 @blueprint.get("/suggest/entity")
+@admitted
 def suggest_entity() -> Response:
     lang, _ = reader_language()
     return _json(_service().suggest_entities(request.args.get("prefix", ""), _cursor(),
@@ -81,12 +81,14 @@ def suggest_entity() -> Response:
 
 
 @blueprint.get("/suggest/type")
+@admitted
 def suggest_type() -> Response:
     lang, _ = reader_language()
     return _json(_service().suggest_types(request.args.get("prefix", ""), _cursor(), lang))
 
 
 @blueprint.get("/suggest/property")
+@admitted
 def suggest_property() -> Response:
     lang, _ = reader_language()
     return _json(_service().suggest_properties(request.args.get("prefix", ""), _cursor(), lang))

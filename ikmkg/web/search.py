@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request
 
 from ikmkg import search as s
-from ikmkg.web import get_store
+from ikmkg.web import get_store, int_arg
 from ikmkg.web.pages import make_href, reader_language
+from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("search", __name__)
 
@@ -69,12 +70,12 @@ def type_label(index: s.SearchIndex, iri: str, lang: str) -> str:
 
 
 @blueprint.get("/search")
+@admitted
 def search_page() -> Response:
     """Search labels and descriptions; HTML page or JSON."""
     query = request.args.get("q", "").strip()[:s.MAX_QUERY_CHARS]
     types = [t for t in request.args.getlist("type") if t]
-    page_arg = request.args.get("page", "1")
-    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) <= MAX_PAGE else 1
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
     index = s.index_for(get_store())

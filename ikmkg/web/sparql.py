@@ -20,7 +20,7 @@ from ikmkg import sparql
 from ikmkg.errors import NotAcceptable, NotFound, PayloadTooLarge, QueryError
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
-from ikmkg.web import get_settings, get_store, ops
+from ikmkg.web import external_url, get_settings, get_store, ops
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -109,6 +109,17 @@ def _trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
                  for part in setting.split(",") if part.strip())
 
 
+def admitted(view):
+    """`view`, run holding one of its client's query slots (`sparql.Admission`): every route
+    that queries the engine goes through admission, not only /sparql (issue 20)."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with _admission().slot(_client()):
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
 def _read_request() -> sparql.ProtocolRequest:
     if len(request.query_string) > get_settings().max_request_bytes:
         raise PayloadTooLarge("the query string is larger than the endpoint accepts")
@@ -178,7 +189,7 @@ def _describe_service(protocol: sparql.ProtocolRequest) -> Response:
         fmt = BY_MEDIA_TYPE[best]
     if fmt is HTML:
         return _page(None, protocol)
-    graph = sparql.service_description(url_for("sparql.endpoint", _external=True),
+    graph = sparql.service_description(external_url("sparql.endpoint"),
                                        store.base_uri, store.graph_iris)
     body = graph.serialize(format=fmt.rdflib)
     response = Response(body, mimetype=fmt.media_type)
@@ -338,6 +349,8 @@ def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
     html = render_template("sparql.html", query=text, results=results, downloads=downloads,
                            figures=figures,
                            named=named, params=protocol.params,
+                           permalink=external_url("sparql.named_query", name=named.name,
+                                                  **protocol.params) if named else None,
                            examples=list(_named_queries().values()),
                            graphs=store.graph_iris, settings=get_settings())
     response = Response(html, mimetype="text/html")
@@ -367,7 +380,7 @@ def named_queries() -> Response:
     else:
         listing = [{"name": q.name, "title": q.title, "description": q.description,
                     "params": [{"name": n, "description": d} for n, d in q.params],
-                    "url": url_for("sparql.named_query", name=q.name, _external=True)}
+                    "url": external_url("sparql.named_query", name=q.name)}
                    for q in queries.values()]
         response = Response(json.dumps(listing, ensure_ascii=False, indent=1),
                             mimetype="application/json")
