@@ -17,6 +17,7 @@ from ikmkg import charts, geo
 from ikmkg import describe as d
 from ikmkg import timeline as timeline_module
 from ikmkg.namespaces import sparql_prologue
+from ikmkg.view import Labeller
 from ikmkg.web import get_store
 from ikmkg.web.pages import UI, _html_page, make_href, reader_language
 
@@ -133,7 +134,7 @@ def result_figures(results: dict | None) -> dict:
     href = make_href(lang if explicit else None)
     columns, rows = results["columns"], results["rows"]
     iris = {c["value"] for row in rows for c in row if c and c["kind"] == "iri"}
-    labeller = d.Labeller(d.labels_of(store, [URIRef(i) for i in iris]), lang, store.base_uri,
+    labeller = Labeller(d.labels_of(store, [URIRef(i) for i in iris]), lang, store.base_uri,
                           href)
 
     def label_of(cell: dict) -> str:

@@ -32,7 +32,10 @@ from ikmkg import void
 from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, RDF_FORMATS, Format
 from ikmkg.kg import dataset_iri
+from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import bind_prefixes, sparql_prologue
+from ikmkg.ontology_docs import ontology_doc
+from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store
 
 blueprint = Blueprint("pages", __name__)
@@ -482,7 +485,7 @@ def _resource_page(iri: str, doc_path: str, lang: str, explicit: str | None) -> 
     store = get_store()
     graph = _description(iri)
     ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
-    view = d.resource_view(graph, iri, lang=lang, base_uri=store.base_uri,
+    view = resource_view(graph, iri, lang=lang, base_uri=store.base_uri,
                            href=make_href(explicit), ontology=ontology)
     from ikmkg.web import releases  # conformance, "changed in release X", cite this
 
@@ -550,7 +553,7 @@ def _vocabulary_document(name: str, suffix: str | None, doc_path: str | None = N
 
 def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology") -> str:
     store = get_store()
-    doc = d.ontology_doc(store, lang=lang, href=make_href(explicit))
+    doc = ontology_doc(store, lang=lang, href=make_href(explicit))
     return render_template("ontology.html", doc=doc, alternates=alternates(doc_path, explicit),
                            sparql_link=_sparql_link)
 
@@ -622,14 +625,14 @@ def _home_page() -> str:
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
     ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
-    counts = d.class_counts(store)
-    labeller = d.Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
+    counts = class_counts(store)
+    labeller = Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
     classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
                      key=lambda item: (-item[1], item[0].text.lower()))
     dataset = dataset_iri(store.base_uri)
     # The stored description only: the VoID part needs the dumps built (the dataset page's job).
     about = d.describe(store, str(dataset))
-    about_labeller = d.Labeller(about, lang, store.base_uri, href, extra=ontology)
+    about_labeller = Labeller(about, lang, store.base_uri, href, extra=ontology)
     licenses = [about_labeller.value(o) for o in about.objects(dataset, DCTERMS.license)]
     licenses = licenses or [labeller.value(void.DATA_LICENSE)]
     title = about_labeller.best_literal(dataset, (DCTERMS.title, RDFS.label))
@@ -642,7 +645,7 @@ def _home_page() -> str:
         classes=classes,
         types=[(segment, count, [labeller.value(c) for c in classes])
                for segment, (count, classes) in _type_counts().items()],
-        phases=d.phases(store, lambda g: d.Labeller(g, lang, store.base_uri, href,
+        phases=phases(store, lambda g: Labeller(g, lang, store.base_uri, href,
                                                     extra=ontology)),
         questions=[(q[lang], _sparql_link(prologue + text)) for q, text in EXAMPLE_QUERIES],
         named_queries=_named_queries(),
@@ -671,32 +674,32 @@ def type_list(type_segment: str) -> Response:
 
 def _type_counts() -> dict[str, tuple[int, list]]:
     store = get_store()
-    return _cache.get(("type-counts", store.version), lambda: d.type_counts(store))
+    return _cache.get(("type-counts", store.version), lambda: type_counts(store))
 
 
 def _list_page(type_segment: str, total: int, page_number: int) -> str:
     store = get_store()
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
-    shown = d.list_resources(store, type_segment, offset=(page_number - 1) * LIST_PAGE_SIZE,
+    shown = list_resources(store, type_segment, offset=(page_number - 1) * LIST_PAGE_SIZE,
                              limit=LIST_PAGE_SIZE)
-    related = d.list_related(store, [s for s, _ in shown])
+    related = list_related(store, [s for s, _ in shown])
     labels = d.labels_of(store, [s for s, _ in shown])
     labels += related
     ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
-    labeller = d.Labeller(labels, lang, store.base_uri, href, extra=ontology)
+    labeller = Labeller(labels, lang, store.base_uri, href, extra=ontology)
     rows = []
     for resource, classes in shown:
         related_rows = []
         for p in sorted(set(related.predicates(None, resource)), key=str):
-            related_rows.append(d.PropertyRow(labeller.value(p), sorted(
-                (labeller.value(s) for s in related.subjects(p, resource)), key=d._value_key),
+            related_rows.append(PropertyRow(labeller.value(p), sorted(
+                (labeller.value(s) for s in related.subjects(p, resource)), key=value_key),
                 inverse=True))
         for p in sorted(set(related.predicates(resource, None)), key=str):
-            related_rows.append(d.PropertyRow(labeller.value(p), sorted(
-                (labeller.value(o) for o in related.objects(resource, p)), key=d._value_key)))
-        rows.append(d.ListItem(labeller.value(resource),
-                               sorted((labeller.value(c) for c in classes), key=d._value_key),
+            related_rows.append(PropertyRow(labeller.value(p), sorted(
+                (labeller.value(o) for o in related.objects(resource, p)), key=value_key)))
+        rows.append(ListItem(labeller.value(resource),
+                               sorted((labeller.value(c) for c in classes), key=value_key),
                                related_rows))
     rows.sort(key=lambda item: item.resource.text.lower())
     return render_template("list.html", type_segment=type_segment, items=rows,

@@ -30,6 +30,7 @@ from ikmkg.errors import NotAcceptable, NotFound
 from ikmkg.formats import HTML
 from ikmkg.kg import dataset_iri
 from ikmkg.settings import CANONICAL_BASE
+from ikmkg.view import LABEL_PREDICATES, Labeller, Value, resource_view
 from ikmkg.web import get_settings, get_store
 from ikmkg.web import pages
 
@@ -129,23 +130,23 @@ def release_page(version: str) -> Response:
     return response
 
 
-def _labeller(graphs: list[Graph], lang: str, explicit: str | None) -> d.Labeller:
+def _labeller(graphs: list[Graph], lang: str, explicit: str | None) -> Labeller:
     labels = Graph()
     for g in graphs:
         labels += g
-    return d.Labeller(labels, lang, get_settings().base_uri, pages.make_href(explicit))
+    return Labeller(labels, lang, get_settings().base_uri, pages.make_href(explicit))
 
 
-def _term_value(node, labeller: d.Labeller) -> d.Value:  # noqa: ANN001
+def _term_value(node, labeller: Labeller) -> Value:  # noqa: ANN001
     if isinstance(node, BNode):
         # labels are b<content hash>n<k><c14n label> (ikmkg.release.entity_statements)
         text = str(node)
-        return d.Value(text=f"_:{text[1:7]}" if text.startswith("b") else f"_:{text[-6:]}",
+        return Value(text=f"_:{text[1:7]}" if text.startswith("b") else f"_:{text[-6:]}",
                        kind="blank")
     return labeller.value(node)
 
 
-def change_rows(changes: list[rel.EntityChange], labeller: d.Labeller, base: str) -> list[dict]:
+def change_rows(changes: list[rel.EntityChange], labeller: Labeller, base: str) -> list[dict]:
     """Changes as rows for templates: the entity, its graph, and +/- statements as Values."""
     rows = []
     for change in changes:
@@ -158,7 +159,7 @@ def change_rows(changes: list[rel.EntityChange], labeller: d.Labeller, base: str
                     "predicate": _term_value(_served(t.predicate, base), labeller),
                     "object": _term_value(_served(t.object, base), labeller)})
         entity = (labeller.value(URIRef(_served_iri(change.entity, base)))
-                  if change.entity else d.Value(text="(blank-node structures)", kind="literal"))
+                  if change.entity else Value(text="(blank-node structures)", kind="literal"))
         rows.append({"entity": entity, "graph": change.graph, "statements": statements,
                      "added": len(change.added), "removed": len(change.removed)})
     return rows
@@ -294,8 +295,8 @@ def _citation_block(citation: rel.Citation) -> dict:
 
 
 def _label(store, iri: str, lang: str) -> str | None:  # noqa: ANN001
-    labeller = d.Labeller(d.labels_of(store, [URIRef(iri)]), lang, store.base_uri, lambda i: None)
-    literal = labeller.best_literal(URIRef(iri), d.LABEL_PREDICATES)
+    labeller = Labeller(d.labels_of(store, [URIRef(iri)]), lang, store.base_uri, lambda i: None)
+    literal = labeller.best_literal(URIRef(iri), LABEL_PREDICATES)
     return str(literal) if literal is not None else None
 
 
@@ -451,7 +452,7 @@ def _versioned_html(release: rel.Release, store, graph: Graph, iri: str, doc_pat
 
     ontology = store.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{base}graph/ontology> "
                                "{ ?s ?p ?o } }")
-    view = d.resource_view(graph, iri, lang=lang, base_uri=base, href=href, ontology=ontology)
+    view = resource_view(graph, iri, lang=lang, base_uri=base, href=href, ontology=ontology)
     alternates = [{"href": f"{request.script_root}{doc_path}.{f.suffix}?version="
                            f"{release.version}", "type": f.media_type, "label": f.label,
                    "suffix": f.suffix} for f in pages.VARIANTS]
