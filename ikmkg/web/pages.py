@@ -37,6 +37,7 @@ from ikmkg.namespaces import bind_prefixes, sparql_prologue
 from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store
+from ikmkg.web.i18n import reader_language, text, with_lang
 
 blueprint = Blueprint("pages", __name__)
 
@@ -49,96 +50,17 @@ _BY_TYPE = {f.media_type: f for f in VARIANTS}
 CACHE_CONTROL = "public, max-age=300"
 LIST_PAGE_SIZE = 1000
 
-#: Interface strings in both languages; templates call `t("key")`.
-UI: dict[str, dict[str, str]] = {
-    "home": {"en": "Home", "id": "Beranda"},
-    "query": {"en": "Query", "id": "Kueri"},
-    "ontology": {"en": "Ontology", "id": "Ontologi"},
-    "dumps": {"en": "Dumps", "id": "Unduhan"},
-    "releases": {"en": "Releases", "id": "Rilis"},
-    "language": {"en": "Language", "id": "Bahasa"},
-    "site_title": {"en": "IKM development knowledge graph",
-                   "id": "Graf pengetahuan pengembangan IKM"},
-    "site_intro": {
-        "en": "Linked data about the development programme for small and medium industry (IKM) "
-              "of Indonesia's Ministry of Industry with JICA: provinces and their engagements, "
-              "product categories, organisations, people, codes, and the source sentence behind "
-              "every fact.",
-        "id": "Data tertaut tentang program pengembangan industri kecil dan menengah (IKM) "
-              "Kementerian Perindustrian bersama JICA: provinsi dan keterlibatannya, kategori "
-              "produk, lembaga, tokoh, kode, dan kalimat sumber di balik setiap fakta."},
-    "identifier": {"en": "Identifier", "id": "Pengenal"},
-    "types": {"en": "Types", "id": "Jenis"},
-    "codes": {"en": "Codes", "id": "Kode"},
-    "referenced_by": {"en": "Referenced by", "id": "Dirujuk oleh"},
-    "referenced_by_cut": {"en": "Only the first statements are shown.",
-                          "id": "Hanya pernyataan pertama yang ditampilkan."},
-    "provenance": {"en": "Source", "id": "Sumber"},
-    "sentence": {"en": "sentence", "id": "kalimat"},
-    "said_by": {"en": "said by", "id": "diucapkan oleh"},
-    "direct_quote": {"en": "direct quote", "id": "kutipan langsung"},
-    "reference_statements": {"en": "Statements from the reference tables",
-                             "id": "Pernyataan dari tabel rujukan"},
-    "formats": {"en": "This page as data", "id": "Halaman ini sebagai data"},
-    "external": {"en": "external", "id": "eksternal"},
-    "counts": {"en": "What the graph holds", "id": "Isi graf"},
-    "class": {"en": "Class", "id": "Kelas"},
-    "instances": {"en": "Instances", "id": "Jumlah"},
-    "browse": {"en": "Browse by type", "id": "Jelajahi menurut jenis"},
-    "phases": {"en": "The programme's phases", "id": "Fase program"},
-    "engagements": {"en": "engagements", "id": "keterlibatan"},
-    "questions": {"en": "Example questions", "id": "Contoh pertanyaan"},
-    "dumps_text": {"en": "Download the whole graph", "id": "Unduh seluruh graf"},
-    "license": {"en": "License", "id": "Lisensi"},
-    "cite": {"en": "How to cite", "id": "Cara mengutip"},
-    "version": {"en": "version", "id": "versi"},
-    "list_of": {"en": "All resources of type", "id": "Semua sumber daya berjenis"},
-    "related": {"en": "Related", "id": "Terkait"},
-    "next": {"en": "Next page", "id": "Halaman berikut"},
-    "previous": {"en": "Previous page", "id": "Halaman sebelumnya"},
-    "classes": {"en": "Classes", "id": "Kelas"},
-    "properties": {"en": "Properties", "id": "Properti"},
-    "shapes": {"en": "Shapes", "id": "Bentuk (SHACL)"},
-    "label_en": {"en": "English label", "id": "Label bahasa Inggris"},
-    "label_id": {"en": "Indonesian label", "id": "Label bahasa Indonesia"},
-    "definition": {"en": "Definition", "id": "Definisi"},
-    "comment": {"en": "Comment", "id": "Keterangan"},
-    "kind": {"en": "Kind", "id": "Macam"},
-    "superclasses": {"en": "Subclass of", "id": "Subkelas dari"},
-    "subclasses": {"en": "Subclasses", "id": "Subkelas"},
-    "superproperties": {"en": "Subproperty of", "id": "Subproperti dari"},
-    "subproperties": {"en": "Subproperties", "id": "Subproperti"},
-    "domain": {"en": "Domain", "id": "Domain"},
-    "range": {"en": "Range", "id": "Jangkauan"},
-    "constrained_by": {"en": "Constrained by", "id": "Dibatasi oleh"},
-    "in_data": {"en": "In the published graph", "id": "Dalam graf terbit"},
-    "uses": {"en": "statements", "id": "pernyataan"},
-    "examples": {"en": "Examples", "id": "Contoh"},
-    "run_query": {"en": "List them with SPARQL", "id": "Tampilkan dengan SPARQL"},
-    "targets": {"en": "Targets", "id": "Sasaran"},
-    "path": {"en": "Path", "id": "Jalur"},
-    "contents": {"en": "Contents", "id": "Daftar isi"},
-    "not_found": {"en": "Not found", "id": "Tidak ditemukan"},
-    "not_found_text": {"en": "The published graph says nothing about",
-                       "id": "Graf terbit tidak memuat apa pun tentang"},
-    "fallback": {"en": "Labels are shown in English, else Indonesian, else without language tag.",
-                 "id": "Label ditampilkan dalam bahasa Indonesia, jika tidak ada dalam bahasa "
-                       "Inggris, jika tidak ada tanpa tag bahasa."},
-}
-
-#: Questions for the home page, each a query over the ontology's own terms.
+#: Questions for the home page (keys of ikmkg.web.i18n.UI), each a query over the ontology's
+#: own terms.
 EXAMPLE_QUERIES = (
-    ({"en": "Which provinces took part in each phase?",
-      "id": "Provinsi mana saja yang terlibat di setiap fase?"},
+    ("question_phases",
      ("SELECT ?phase ?province ?status WHERE {\n  ?e a ikm:ProvinceEngagement ; ikm:phase ?phase ;"
       " ikm:province ?province .\n  OPTIONAL { ?e ikm:status ?status }\n}\n"
       "ORDER BY ?phase ?province")),
-    ({"en": "Which product categories does each engagement focus on?",
-      "id": "Kategori produk apa yang menjadi fokus setiap keterlibatan?"},
+    ("question_products",
      ("SELECT ?e ?product WHERE {\n  ?e a ikm:ProvinceEngagement ; ikm:productFocus ?product .\n}"
       "\nORDER BY ?e")),
-    ({"en": "Which sentence of the article is each fact taken from?",
-      "id": "Dari kalimat artikel mana setiap fakta diambil?"},
+    ("question_sources",
      ("SELECT ?fact ?text WHERE {\n  ?fact prov:wasDerivedFrom ?s .\n  ?s rdf:value ?text .\n}"
       "\nORDER BY ?fact")),
 )
@@ -148,25 +70,8 @@ EXAMPLE_QUERIES = (
 # Language, links, caching
 
 
-def reader_language() -> tuple[str, bool]:
-    """The reader's language and whether it was chosen explicitly with `?lang=`."""
-    asked = request.args.get("lang", "")
-    if asked in d.LANGUAGES:
-        return asked, True
-    best = request.accept_languages.best_match(d.LANGUAGES)
-    return (best or d.DEFAULT_LANGUAGE), False
-
-
 def _root() -> str:
     return request.script_root
-
-
-def _with_lang(url: str, explicit_lang: str | None) -> str:
-    if not explicit_lang:
-        return url
-    path, _, fragment = url.partition("#")
-    joined = f"{path}{'&' if '?' in path else '?'}lang={explicit_lang}"
-    return f"{joined}#{fragment}" if fragment else joined
 
 
 def local_path(iri: str, base: str) -> str | None:
@@ -185,7 +90,7 @@ def make_href(explicit_lang: str | None) -> Callable[[str], str | None]:
 
     def href(iri: str) -> str | None:
         path = local_path(iri, base)
-        return None if path is None else _with_lang(root + path, explicit_lang)
+        return None if path is None else with_lang(root + path, explicit_lang)
 
     return href
 
@@ -270,25 +175,6 @@ def _finish(response: Response, etag: str) -> Response:
     return response
 
 
-@blueprint.app_context_processor
-def _template_helpers() -> dict:
-    lang, explicit = reader_language()
-
-    def t(key: str) -> str:
-        entry = UI.get(key, {})
-        return entry.get(lang) or entry.get("en") or key
-
-    def lang_url(code: str) -> str:
-        args = request.args.to_dict()
-        args["lang"] = code
-        return f"{_root()}{request.path}?{urlencode(args)}"
-
-    def link(path: str) -> str:
-        return _with_lang(_root() + path, lang if explicit else None)
-
-    return {"lang": lang, "t": t, "lang_url": lang_url, "link": link, "languages": d.LANGUAGES}
-
-
 # ---------------------------------------------------------------------------------------------
 # Negotiation and representation
 
@@ -308,7 +194,7 @@ def choose_variant(suffix: str | None) -> Format:
 
 
 def _variant_url(doc_path: str, fmt: Format, explicit_lang: str | None) -> str:
-    return _with_lang(f"{_root()}{doc_path}.{fmt.suffix}", explicit_lang)
+    return with_lang(f"{_root()}{doc_path}.{fmt.suffix}", explicit_lang)
 
 
 def _link_header(doc_path: str, explicit_lang: str | None = None) -> str:
@@ -647,7 +533,8 @@ def _home_page() -> str:
                for segment, (count, classes) in _type_counts().items()],
         phases=phases(store, lambda g: Labeller(g, lang, store.base_uri, href,
                                                     extra=ontology)),
-        questions=[(q[lang], _sparql_link(prologue + text)) for q, text in EXAMPLE_QUERIES],
+        questions=[(text(key, lang), _sparql_link(prologue + query))
+                   for key, query in EXAMPLE_QUERIES],
         named_queries=_named_queries(),
         licenses=licenses,
         dataset=about_labeller.value(dataset) if len(about) else None,

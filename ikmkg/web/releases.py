@@ -33,6 +33,7 @@ from ikmkg.settings import CANONICAL_BASE
 from ikmkg.view import LABEL_PREDICATES, Labeller, Value, resource_view
 from ikmkg.web import get_settings, get_store
 from ikmkg.web import pages
+from ikmkg.web.i18n import reader_language
 
 blueprint = Blueprint("releases", __name__)
 
@@ -106,7 +107,7 @@ def release_page(version: str) -> Response:
     other = request.args.get("from") or release.previous
     log = rel.changelog(settings, other, release.version) if other else None
     fmt = pages.choose_variant(suffix)
-    lang, explicit = pages.reader_language()
+    lang, explicit = reader_language()
     etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, fmt.suffix, lang,
                                        other or "", str(explicit))).encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
@@ -322,7 +323,7 @@ def cite() -> Response:
         if not known:
             where = f"release {release.version}" if release else "the published graph"
             raise NotFound(f"{where} says nothing about <{iri}>")
-    lang, _ = pages.reader_language()
+    lang, _ = reader_language()
     citation = rel.make_citation(iri, None if is_dataset else _label(store, iri, lang), release,
                                  base)
     response = Response(rel.format_citation(citation, fmt),
@@ -348,7 +349,7 @@ def resource_extras(iri: str, shown: rel.Release | None = None,
     settings = get_settings()
     base = settings.base_uri
     latest = rel.latest_release(settings)
-    lang, _ = pages.reader_language()
+    lang, _ = reader_language()
     history = []
     for release, changes in rel.entity_history(settings, _canonical(iri)):
         if shown is not None and release.date > shown.date:
@@ -396,7 +397,7 @@ def versioned_document(rest: str) -> Response:
     stem, suffix = pages._split_suffix(rest)
     iri = f"{base}id/{stem}"
     fmt = pages.choose_variant(suffix)
-    lang, explicit = pages.reader_language()
+    lang, explicit = reader_language()
     explicit_lang = lang if explicit else None
     doc_path = f"/doc/{stem}"
     headers = {"Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
