@@ -580,7 +580,7 @@ def test_navigation_marks_the_current_page(web, path, current):
 def test_page_cache_is_bounded_by_entries_and_bytes(fixture_app):
     """Least recently used first out, when there are more entries or more body bytes than the
     bounds; a hit does not recompute."""
-    from ikmkg.web.pages import _Cache
+    from ikmkg.web.documents import PageCache
 
     calls = []
 
@@ -591,7 +591,7 @@ def test_page_cache_is_bounded_by_entries_and_bytes(fixture_app):
         return compute
 
     with fixture_app.app_context():
-        cache = _Cache(size=3, max_bytes=10)
+        cache = PageCache(size=3, max_bytes=10)
         for key in "abc":
             cache.get((key,), value(key * 4))          # 12 bytes > 10: "a" goes
         assert len(cache.items) == 2 and cache.bytes == 8

@@ -139,7 +139,8 @@ UI: dict[str, dict[str, str]] = {
         "id": "Setiap provinsi diwarnai menurut fase program yang diikutinya, sebagaimana "
               "dinyatakan keterlibatan provinsi dalam graf; provinsi yang ikut dua fase diberi "
               "garis-garis. Pilih provinsi untuk membuka halamannya."},
-    "no_engagement": {"en": "no engagement in the graph", "id": "tidak ada keterlibatan dalam graf"},
+    "no_engagement": {"en": "no engagement in the graph",
+                      "id": "tidak ada keterlibatan dalam graf"},
     "legend": {"en": "Legend", "id": "Keterangan"},
     "provinces_shapes": {"en": "shapes", "id": "bentuk"},
     "province": {"en": "Province", "id": "Provinsi"},

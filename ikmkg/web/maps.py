@@ -3,14 +3,12 @@
 The views are thin: the models come from ikmkg.geo, ikmkg.timeline and ikmkg.charts (which query
 the store); the SVG is drawn by the templates in templates/maps/ (no JavaScript, no tiles).
 Pages follow the reader's language like the other index pages (`?lang=`, then Accept-Language)
-and are cached per graph version through ikmkg.web.pages.
+and are cached per graph version through ikmkg.web.documents.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 from rdflib import URIRef
 
 from ikmkg import charts, geo
@@ -19,19 +17,15 @@ from ikmkg import timeline as timeline_module
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.view import Labeller
 from ikmkg.web import get_store
+from ikmkg.web.documents import html_page, make_href, sparql_link
 from ikmkg.web.i18n import reader_language, text
-from ikmkg.web.pages import _html_page, make_href
 
 blueprint = Blueprint("maps", __name__)
-
-def _sparql_link(query: str) -> str:
-    return f"{request.script_root}/sparql?{urlencode({'query': query})}"
-
 
 @blueprint.get("/map")
 def province_map() -> Response:
     """Indonesia's provinces coloured by the phases of their engagements (inline SVG)."""
-    return _html_page(("map",), _map_page)
+    return html_page(("map",), _map_page)
 
 
 def _map_page() -> str:
@@ -40,14 +34,14 @@ def _map_page() -> str:
     view = geo.phase_map(store, lang=lang, href=make_href(lang if explicit else None),
                          title=text("map_title", lang), neutral_label=text("no_engagement", lang))
     return render_template("maps/map.html", map=view, shapes=len(view.areas),
-                           query_link=_sparql_link(sparql_prologue(store.base_uri)
+                           query_link=sparql_link(sparql_prologue(store.base_uri)
                                                    + geo.ENGAGEMENTS_QUERY))
 
 
 @blueprint.get("/timeline")
 def timeline() -> Response:
     """The dated statements of the graph on one time axis (inline SVG and a list)."""
-    return _html_page(("timeline",), _timeline_page)
+    return html_page(("timeline",), _timeline_page)
 
 
 def _timeline_page() -> str:
@@ -67,7 +61,7 @@ def result_figures(results: dict | None) -> dict:
     columns, rows = results["columns"], results["rows"]
     iris = {c["value"] for row in rows for c in row if c and c["kind"] == "iri"}
     labeller = Labeller(d.labels_of(store, [URIRef(i) for i in iris]), lang, store.base_uri,
-                          href)
+                        href)
 
     def label_of(cell: dict) -> str:
         return labeller.label(URIRef(cell["value"])) if cell["kind"] == "iri" else cell["value"]

@@ -8,20 +8,18 @@ with a suffix such as `.ttl`). The ontology (`{base}ontology`, hash terms), the 
 themselves and negotiate without a redirect (Cool URIs for the Semantic Web, section 4.1).
 
 Responses carry `ETag`/`Last-Modified` from the store's version and answer conditional requests
-with 304; the graph changes only on reload, so rendered bodies are kept in a small cache.
+with 304; the graph changes only on reload, so rendered bodies are kept in the page cache
+(ikmkg.web.documents, which serves every negotiated document). A resource page adds what the
+releases say about it (ikmkg.web.releases), and `?version=` shows it as in a release.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from flask import Blueprint, Response, redirect, render_template, request
 from rdflib import Graph
@@ -29,25 +27,20 @@ from rdflib.namespace import DCTERMS, RDFS
 
 from ikmkg import describe as d
 from ikmkg import void
-from ikmkg.errors import NotAcceptable
-from ikmkg.formats import HTML, RDF_FORMATS, Format
 from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
-from ikmkg.namespaces import bind_prefixes, sparql_prologue
+from ikmkg.namespaces import sparql_prologue
 from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
-from ikmkg.web import get_settings, get_store
-from ikmkg.web.i18n import reader_language, text, with_lang
+from ikmkg.web import get_settings, get_store, releases
+from ikmkg.web.documents import (
+    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, last_modified, make_href, not_found_page,
+    page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
+)
+from ikmkg.web.i18n import reader_language, text
 
 blueprint = Blueprint("pages", __name__)
 
-#: What a document offers, the default (HTML, for browsers and for a missing Accept) first.
-VARIANTS: tuple[Format, ...] = (HTML, *RDF_FORMATS)
-_OFFERED = [f.media_type for f in VARIANTS] + ["application/json"]
-_ALIASES = {"application/json": "application/ld+json"}
-_BY_SUFFIX = {f.suffix: f for f in VARIANTS}
-_BY_TYPE = {f.media_type: f for f in VARIANTS}
-CACHE_CONTROL = "public, max-age=300"
 LIST_PAGE_SIZE = 1000
 
 #: Questions for the home page (keys of ikmkg.web.i18n.UI), each a query over the ontology's
@@ -66,234 +59,11 @@ EXAMPLE_QUERIES = (
 )
 
 
-# ---------------------------------------------------------------------------------------------
-# Language, links, caching
-
-
-def _root() -> str:
-    return request.script_root
-
-
-def local_path(iri: str, base: str) -> str | None:
-    """The path (under the app root) of the page describing `iri`, or None if not ours."""
-    if not iri.startswith(base):
-        return None
-    rest, hash_sign, fragment = iri[len(base):].partition("#")
-    anchor = f"#{quote(fragment, safe='-_.~')}" if hash_sign else ""
-    if rest.startswith("id/"):
-        rest = "doc/" + rest[3:]
-    return "/" + quote(rest, safe="/-_.~!$&'()*+,;=:@%") + anchor
-
-
-def make_href(explicit_lang: str | None) -> Callable[[str], str | None]:
-    base, root = get_settings().base_uri, _root()
-
-    def href(iri: str) -> str | None:
-        path = local_path(iri, base)
-        return None if path is None else with_lang(root + path, explicit_lang)
-
-    return href
-
-
-class _Cache:
-    """An LRU of computed values keyed by the store version (the graph changes on reload).
-
-    Bounded by entries and by the bytes of the rendered bodies it holds. A page costs several
-    entries (its headers, its body per format and language, its description), so the bound
-    must hold every variant a crawler cycles through: at 2,048 entries the load test's 200
-    pages in 5 formats no longer fitted and every worker re-rendered them over and over.
-    """
-
-    def __init__(self, size: int = 16384, max_bytes: int = 64 << 20):
-        self.size, self.max_bytes = size, max_bytes
-        self.items: OrderedDict = OrderedDict()
-        self.bytes = 0
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def _weight(value: object) -> int:
-        return len(value) if isinstance(value, (bytes, str)) else 0
-
-    def get(self, key: tuple, compute: Callable[[], object]) -> object:
-        # The same files published under two bases (tests, several apps) share a version.
-        key = (get_store().base_uri, *key)
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = compute()
-        with self.lock:
-            if key in self.items:  # computed meanwhile by another thread
-                self.bytes -= self._weight(self.items.pop(key))
-            self.items[key] = value
-            self.bytes += self._weight(value)
-            while len(self.items) > self.size or (self.bytes > self.max_bytes
-                                                  and len(self.items) > 1):
-                _, evicted = self.items.popitem(last=False)
-                self.bytes -= self._weight(evicted)
-        return value
-
-
-_cache = _Cache()
-_first_seen: dict[str, dt.datetime] = {}
-
-
 @blueprint.record_once
-def _remember_load_time(state) -> None:
+def _remember_load_time(state) -> None:  # noqa: ANN001 - flask BlueprintSetupState
     store = state.app.extensions.get("ikmkg_store")
     if store is not None:
-        _first_seen.setdefault(store.version, dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-def last_modified() -> dt.datetime:
-    """When this version of the graph was published (first seen by this process)."""
-    version = get_store().version
-    return _first_seen.setdefault(version, dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-def etag_for(*parts: str) -> str:
-    store = get_store()
-    digest = hashlib.sha256("\x1f".join((store.version, store.base_uri, *parts)).encode())
-    return digest.hexdigest()[:32]
-
-
-def _not_modified(etag: str) -> Response | None:
-    if request.if_none_match:
-        if request.if_none_match.contains(etag):
-            return _finish(Response(status=304), etag)
-        return None
-    since = request.if_modified_since
-    if since is not None and since >= last_modified():
-        return _finish(Response(status=304), etag)
-    return None
-
-
-def _finish(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    response.last_modified = last_modified()
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
-
-
-# ---------------------------------------------------------------------------------------------
-# Negotiation and representation
-
-
-def choose_variant(suffix: str | None) -> Format:
-    """The representation to send: the suffix's, or the best for `Accept` (HTML if absent)."""
-    if suffix:
-        return _BY_SUFFIX[suffix]
-    if not request.accept_mimetypes:
-        return VARIANTS[0]
-    best = request.accept_mimetypes.best_match(_OFFERED)
-    if best is None:
-        raise NotAcceptable("none of the offered representations fits the Accept header: "
-                            + ", ".join(f.media_type for f in VARIANTS),
-                            headers={"Link": _link_header(request.path), "Vary": "Accept"})
-    return _BY_TYPE[_ALIASES.get(best, best)]
-
-
-def _variant_url(doc_path: str, fmt: Format, explicit_lang: str | None) -> str:
-    return with_lang(f"{_root()}{doc_path}.{fmt.suffix}", explicit_lang)
-
-
-def _link_header(doc_path: str, explicit_lang: str | None = None) -> str:
-    return ", ".join(f'<{_variant_url(doc_path, f, explicit_lang)}>; rel="alternate"; '
-                     f'type="{f.media_type}"' for f in VARIANTS)
-
-
-def alternates(doc_path: str, explicit_lang: str | None) -> list[dict]:
-    return [{"href": _variant_url(doc_path, f, explicit_lang), "type": f.media_type,
-             "label": f.label, "suffix": f.suffix} for f in VARIANTS]
-
-
-def serialize(graph: Graph, fmt: Format, lang: str | None) -> bytes:
-    if lang:
-        graph = d.filter_language(graph, lang)
-    if fmt.rdflib == "json-ld":
-        return graph.serialize(format="json-ld", auto_compact=True).encode("utf-8")
-    return graph.serialize(format=fmt.rdflib, encoding="utf-8")
-
-
-def _mimetype(fmt: Format) -> str:
-    return f"{fmt.media_type}; charset=utf-8"
-
-
-def serve_document(doc_path: str, suffix: str | None, *, exists: Callable[[], bool],
-                   rdf: Callable[[], Graph], html: Callable[[str, str | None], str],
-                   iri: str) -> Response:
-    """One negotiated document: 404/304/200 with Vary, Content-Location, Link and caching.
-
-    Args:
-        doc_path: the document's path without suffix (`/doc/province/x`, `/ontology`).
-        suffix: the requested suffix, or None to negotiate on Accept.
-        exists: whether there is anything to say (else 404 in the chosen format).
-        rdf: the RDF of the document.
-        html: the HTML page for (language, explicit language or None).
-        iri: the IRI described (shown on 404 pages).
-    """
-    fmt = choose_variant(suffix)
-    lang, explicit = reader_language()
-    explicit_lang = lang if explicit else None
-    version = get_store().version
-    key = (version, doc_path, fmt.suffix, bool(suffix), lang, explicit_lang)
-    # Everything but the conditional check is computed once per version and variant.
-    found, etag, headers = _cache.get(("meta", *key), lambda: _document_meta(
-        doc_path, suffix, fmt, lang, explicit_lang, exists))
-    if not found:
-        return _not_found(iri, fmt, headers)
-    response = _not_modified(etag)
-    if response is None:
-        if fmt is HTML:
-            body = _cache.get(("html", version, doc_path, lang, explicit_lang),
-                              lambda: html(lang, explicit_lang).encode("utf-8"))
-        else:
-            body = _cache.get(("rdf", version, doc_path, fmt.suffix, explicit_lang),
-                              lambda: serialize(rdf(), fmt, explicit_lang))
-        return Response(body, headers=headers, content_type=_mimetype(fmt))
-    response.headers.update(headers)
-    return response
-
-
-def _document_meta(doc_path: str, suffix: str | None, fmt: Format, lang: str,
-                   explicit_lang: str | None, exists: Callable[[], bool]
-                   ) -> tuple[bool, str, dict[str, str]]:
-    """(exists, ETag, response headers) of one variant of a document."""
-    found = _cache.get(("exists", get_store().version, doc_path), exists)
-    headers = {
-        "Link": _link_header(doc_path, explicit_lang),
-        "Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
-    }
-    if not suffix:
-        headers["Content-Location"] = _variant_url(doc_path, fmt, explicit_lang)
-    etag = etag_for(doc_path, fmt.suffix, lang if fmt is HTML else (explicit_lang or ""))
-    if found:
-        if fmt is HTML:
-            headers["Content-Language"] = lang
-        headers.update(_finish(Response(), etag).headers)
-        headers.pop("Content-Type", None)
-        headers.pop("Content-Length", None)
-    return found, etag, headers
-
-
-def _not_found(iri: str, fmt: Format, headers: dict) -> Response:
-    if fmt is HTML:
-        body = render_template("error.html", status=404, title="Not Found",
-                               message=f"The published graph says nothing about <{iri}>.",
-                               iri=iri)
-    else:
-        body = serialize(bind_prefixes(Graph(), get_settings().base_uri), fmt, None)
-    response = Response(body, status=404, content_type=_mimetype(fmt))
-    response.headers.update(headers)
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return response
-
-
-def _split_suffix(rest: str) -> tuple[str, str | None]:
-    stem, dot, suffix = rest.rpartition(".")
-    if dot and suffix in _BY_SUFFIX and stem:
-        return stem, suffix
-    return rest, None
+        remember_load_time(store)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +73,7 @@ def _split_suffix(rest: str) -> tuple[str, str | None]:
 @blueprint.get("/id/<path:rest>")
 def identifier(rest: str) -> Response:
     """The thing itself: 303 See Other to the document that describes it."""
-    target = f"{_root()}/doc/{quote(rest, safe='/-_.~!$&()*+,;=:@%')}"
+    target = f"{request.script_root}/doc/{quote(rest, safe='/-_.~!$&()*+,;=:@%')}"
     if request.query_string:
         target += "?" + request.query_string.decode("latin-1")
     response = redirect(target, code=303)
@@ -318,14 +88,12 @@ def document(rest: str) -> Response:
     if rest.endswith("/") and rest.count("/") == 1:
         return type_list(rest[:-1])
     if request.args.get("version"):  # time travel: the resource as in that release
-        from ikmkg.web import releases
-
         return releases.versioned_document(rest)
     store, base = get_store(), get_settings().base_uri
-    stem, suffix = _split_suffix(rest)
+    stem, suffix = split_suffix(rest)
     # A slug may itself end in something like ".rdf": the exact IRI wins over a suffix.
-    if suffix and _cache.get(("exists", store.version, f"/doc/{rest}"),
-                             lambda: _exists(base + "id/" + rest)):
+    if suffix and page_cache.get(("exists", store.version, f"/doc/{rest}"),
+                                 lambda: _exists(base + "id/" + rest)):
         stem, suffix = rest, None
     iri = base + "id/" + stem
     return serve_document(
@@ -349,7 +117,7 @@ def _description(iri: str) -> Graph:
             graph += void.describe_dataset(store, get_settings())
         return graph
 
-    return _cache.get(("describe", store.version, iri), compute)
+    return page_cache.get(("describe", store.version, iri), compute)
 
 
 def _exists(iri: str) -> bool:
@@ -370,13 +138,12 @@ def _ontology_graph() -> Graph:
 def _resource_page(iri: str, doc_path: str, lang: str, explicit: str | None) -> str:
     store = get_store()
     graph = _description(iri)
-    ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
+    ontology = page_cache.get(("ontology-graph", store.version), _ontology_graph)
     view = resource_view(graph, iri, lang=lang, base_uri=store.base_uri,
-                           href=make_href(explicit), ontology=ontology)
-    from ikmkg.web import releases  # conformance, "changed in release X", cite this
-
+                         href=make_href(explicit), ontology=ontology)
     return render_template("resource.html", view=view, alternates=alternates(doc_path, explicit),
-                           page_url=_root() + doc_path,
+                           page_url=request.script_root + doc_path,
+                           # conformance, "changed in release X", cite this
                            **releases.resource_extras(iri, explicit_lang=explicit))
 
 
@@ -408,7 +175,7 @@ def shapes(suffix: str | None = None) -> Response:
 def ontology_version(version: str) -> Response:
     """A version IRI of the ontology (`owl:versionIRI`): the same document."""
     store = get_store()
-    stem, suffix = _split_suffix(version)
+    stem, suffix = split_suffix(version)
     iri = f"{store.base_uri}ontology/{stem}"
     return _vocabulary_document("ontology", suffix, doc_path=f"/ontology/{stem}",
                                 exists=lambda: _is_version_iri(iri))
@@ -424,8 +191,8 @@ def _is_version_iri(iri: str) -> bool:
 
 def _vocabulary_document(name: str, suffix: str | None, doc_path: str | None = None,
                          exists: Callable[[], bool] | None = None) -> Response:
-    if suffix is not None and suffix not in _BY_SUFFIX:
-        return _not_found_page(request.path)
+    if suffix is not None and suffix not in BY_SUFFIX:
+        return not_found_page(request.path)
     store = get_store()
     doc_path = doc_path or f"/{name}"
     return serve_document(
@@ -441,14 +208,14 @@ def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology")
     store = get_store()
     doc = ontology_doc(store, lang=lang, href=make_href(explicit))
     return render_template("ontology.html", doc=doc, alternates=alternates(doc_path, explicit),
-                           sparql_link=_sparql_link)
+                           sparql_link=sparql_link)
 
 
 @blueprint.get("/graph/<name>")
 def graph_document(name: str) -> Response:
     """A named graph's IRI: described like any resource (its content is in the dumps)."""
     store = get_store()
-    stem, suffix = _split_suffix(name)
+    stem, suffix = split_suffix(name)
     iri = f"{store.base_uri}graph/{stem}"
     return serve_document(
         f"/graph/{stem}", suffix, iri=iri,
@@ -460,22 +227,6 @@ def graph_document(name: str) -> Response:
 
 # ---------------------------------------------------------------------------------------------
 # Index pages
-
-
-def _sparql_link(query: str) -> str:
-    return f"{_root()}/sparql?{urlencode({'query': query})}"
-
-
-def _html_page(key: tuple, render: Callable[[], str]) -> Response:
-    lang, explicit = reader_language()
-    etag = etag_for(*key, lang, "explicit" if explicit else "")
-    response = _not_modified(etag)
-    if response is None:
-        body = _cache.get(("page", get_store().version, *key, lang, explicit), render)
-        response = Response(body, content_type="text/html; charset=utf-8")
-    response.headers["Vary"] = "Accept-Language"
-    response.headers["Content-Language"] = lang
-    return _finish(response, etag)
 
 
 @dataclasses.dataclass
@@ -503,14 +254,14 @@ def _named_queries() -> list[NamedQuery]:
 @blueprint.get("/")
 def home() -> Response:
     """What the dataset is, counts per class and type, phases, example questions, dumps."""
-    return _html_page(("home",), _home_page)
+    return html_page(("home",), _home_page)
 
 
 def _home_page() -> str:
     store = get_store()
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
-    ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
+    ontology = page_cache.get(("ontology-graph", store.version), _ontology_graph)
     counts = class_counts(store)
     labeller = Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
     classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
@@ -532,8 +283,8 @@ def _home_page() -> str:
         types=[(segment, count, [labeller.value(c) for c in classes])
                for segment, (count, classes) in _type_counts().items()],
         phases=phases(store, lambda g: Labeller(g, lang, store.base_uri, href,
-                                                    extra=ontology)),
-        questions=[(text(key, lang), _sparql_link(prologue + query))
+                                                extra=ontology)),
+        questions=[(text(key, lang), sparql_link(prologue + query))
                    for key, query in EXAMPLE_QUERIES],
         named_queries=_named_queries(),
         licenses=licenses,
@@ -554,14 +305,14 @@ def type_list(type_segment: str) -> Response:
     pages = -(-total // LIST_PAGE_SIZE)
     page_number = int(page) if page.isdigit() and 0 < int(page) <= pages else 1
     if not total:
-        return _not_found_page(f"{store.base_uri}id/{type_segment}/")
-    return _html_page(("list", type_segment, str(page_number), str(LIST_PAGE_SIZE)),
-                      lambda: _list_page(type_segment, total, page_number))
+        return not_found_page(f"{store.base_uri}id/{type_segment}/")
+    return html_page(("list", type_segment, str(page_number), str(LIST_PAGE_SIZE)),
+                     lambda: _list_page(type_segment, total, page_number))
 
 
 def _type_counts() -> dict[str, tuple[int, list]]:
     store = get_store()
-    return _cache.get(("type-counts", store.version), lambda: type_counts(store))
+    return page_cache.get(("type-counts", store.version), lambda: type_counts(store))
 
 
 def _list_page(type_segment: str, total: int, page_number: int) -> str:
@@ -569,11 +320,11 @@ def _list_page(type_segment: str, total: int, page_number: int) -> str:
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
     shown = list_resources(store, type_segment, offset=(page_number - 1) * LIST_PAGE_SIZE,
-                             limit=LIST_PAGE_SIZE)
+                           limit=LIST_PAGE_SIZE)
     related = list_related(store, [s for s, _ in shown])
     labels = d.labels_of(store, [s for s, _ in shown])
     labels += related
-    ontology = _cache.get(("ontology-graph", store.version), _ontology_graph)
+    ontology = page_cache.get(("ontology-graph", store.version), _ontology_graph)
     labeller = Labeller(labels, lang, store.base_uri, href, extra=ontology)
     rows = []
     for resource, classes in shown:
@@ -586,13 +337,8 @@ def _list_page(type_segment: str, total: int, page_number: int) -> str:
             related_rows.append(PropertyRow(labeller.value(p), sorted(
                 (labeller.value(o) for o in related.objects(resource, p)), key=value_key)))
         rows.append(ListItem(labeller.value(resource),
-                               sorted((labeller.value(c) for c in classes), key=value_key),
-                               related_rows))
+                             sorted((labeller.value(c) for c in classes), key=value_key),
+                             related_rows))
     rows.sort(key=lambda item: item.resource.text.lower())
     return render_template("list.html", type_segment=type_segment, items=rows,
                            total=total, page=page_number, pages=-(-total // LIST_PAGE_SIZE))
-
-
-def _not_found_page(iri: str) -> Response:
-    fmt = choose_variant(None)
-    return _not_found(iri, fmt, {"Vary": "Accept"})

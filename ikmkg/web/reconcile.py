@@ -15,8 +15,8 @@ from flask import Blueprint, Response, render_template, request
 from ikmkg.errors import NotFound, QueryError
 from ikmkg.reconcile import Service, service_for
 from ikmkg.web import get_store
+from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
-from ikmkg.web.pages import make_href
 
 blueprint = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 

@@ -32,7 +32,10 @@ from ikmkg.kg import dataset_iri
 from ikmkg.settings import CANONICAL_BASE
 from ikmkg.view import LABEL_PREDICATES, Labeller, Value, resource_view
 from ikmkg.web import get_settings, get_store
-from ikmkg.web import pages
+from ikmkg.web.documents import (
+    BY_SUFFIX, CACHE_CONTROL, VARIANTS, PageCache, choose_variant, make_href, not_found, serialize,
+    split_suffix,
+)
 from ikmkg.web.i18n import reader_language
 
 blueprint = Blueprint("releases", __name__)
@@ -70,7 +73,7 @@ def _version_url(version: str) -> str:
 def _split(version: str) -> tuple[str, str | None]:
     """`0.1.0.ttl` -> ("0.1.0", "ttl") when 0.1.0 is a release; else (version, None)."""
     stem, dot, suffix = version.rpartition(".")
-    if dot and suffix in pages._BY_SUFFIX and stem:
+    if dot and suffix in BY_SUFFIX and stem:
         try:
             rel.get_release(get_settings(), stem)
             return stem, suffix
@@ -90,7 +93,7 @@ def index() -> Response:
     body = render_template("release.html", release=None, releases=releases,
                            version_url=_version_url, base_uri=get_settings().base_uri)
     response = Response(body, content_type="text/html; charset=utf-8")
-    response.headers["Cache-Control"] = pages.CACHE_CONTROL
+    response.headers["Cache-Control"] = CACHE_CONTROL
     return response
 
 
@@ -106,7 +109,7 @@ def release_page(version: str) -> Response:
     base = settings.base_uri
     other = request.args.get("from") or release.previous
     log = rel.changelog(settings, other, release.version) if other else None
-    fmt = pages.choose_variant(suffix)
+    fmt = choose_variant(suffix)
     lang, explicit = reader_language()
     etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, fmt.suffix, lang,
                                        other or "", str(explicit))).encode()).hexdigest()[:32]
@@ -120,14 +123,14 @@ def release_page(version: str) -> Response:
         graph = rel.release_graph(release, base)
         if log is not None:
             graph += rel.changelog_graph(log, base)
-        response = Response(pages.serialize(graph, fmt, None),
+        response = Response(serialize(graph, fmt, None),
                             content_type=f"{fmt.media_type}; charset=utf-8")
     response.set_etag(etag)
     response.headers["Vary"] = "Accept, Accept-Language"
-    response.headers["Cache-Control"] = pages.CACHE_CONTROL
+    response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Link"] = ", ".join(
         f'<{_version_url(release.version)}.{f.suffix}>; rel="alternate"; type="{f.media_type}"'
-        for f in pages.VARIANTS if f is not HTML)
+        for f in VARIANTS if f is not HTML)
     return response
 
 
@@ -135,7 +138,7 @@ def _labeller(graphs: list[Graph], lang: str, explicit: str | None) -> Labeller:
     labels = Graph()
     for g in graphs:
         labels += g
-    return Labeller(labels, lang, get_settings().base_uri, pages.make_href(explicit))
+    return Labeller(labels, lang, get_settings().base_uri, make_href(explicit))
 
 
 def _term_value(node, labeller: Labeller) -> Value:  # noqa: ANN001
@@ -143,7 +146,7 @@ def _term_value(node, labeller: Labeller) -> Value:  # noqa: ANN001
         # labels are b<content hash>n<k><c14n label> (ikmkg.release.entity_statements)
         text = str(node)
         return Value(text=f"_:{text[1:7]}" if text.startswith("b") else f"_:{text[-6:]}",
-                       kind="blank")
+                     kind="blank")
     return labeller.value(node)
 
 
@@ -203,7 +206,7 @@ def _release_html(release: rel.Release, log: rel.Changelog | None, lang: str,
         validation_url=f"{_version_url(release.version)}/validation",
         citation=_citation_block(citation), latest=rel.latest_release(settings),
         alternates=[{"href": f"{_version_url(release.version)}.{f.suffix}", "type": f.media_type,
-                     "label": f.label} for f in pages.VARIANTS if f is not HTML])
+                     "label": f.label} for f in VARIANTS if f is not HTML])
 
 
 @blueprint.get("/releases/<release:version>/validation")
@@ -386,7 +389,7 @@ def resource_extras(iri: str, shown: rel.Release | None = None,
 
 
 #: Rendered time-travel documents: a release never changes, so neither do they.
-_versioned = pages._Cache(size=1024)
+_versioned = PageCache(size=1024)
 
 
 def versioned_document(rest: str) -> Response:
@@ -394,22 +397,22 @@ def versioned_document(rest: str) -> Response:
     settings = get_settings()
     base = settings.base_uri
     release, store = rel.release_store(settings, request.args["version"])
-    stem, suffix = pages._split_suffix(rest)
+    stem, suffix = split_suffix(rest)
     iri = f"{base}id/{stem}"
-    fmt = pages.choose_variant(suffix)
+    fmt = choose_variant(suffix)
     lang, explicit = reader_language()
     explicit_lang = lang if explicit else None
     doc_path = f"/doc/{stem}"
     headers = {"Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
                "Link": ", ".join(
                    f'<{request.script_root}{doc_path}.{f.suffix}?version={release.version}>; '
-                   f'rel="alternate"; type="{f.media_type}"' for f in pages.VARIANTS)}
+                   f'rel="alternate"; type="{f.media_type}"' for f in VARIANTS)}
     try:
         found = d.exists(store, iri) or iri == str(dataset_iri(base))
     except ValueError:
         found = False
     if not found:
-        return pages._not_found(iri, fmt, headers)
+        return not_found(iri, fmt, headers)
     etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, doc_path, fmt.suffix,
                                        lang, explicit_lang or "")).encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
@@ -429,7 +432,7 @@ def versioned_document(rest: str) -> Response:
             response.headers["Content-Language"] = lang
         else:
             body = _versioned.get(("rdf", etag),
-                                  lambda: pages.serialize(graph(), fmt, explicit_lang))
+                                  lambda: serialize(graph(), fmt, explicit_lang))
             response = Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
     response.headers.update(headers)
     response.set_etag(etag)
@@ -440,7 +443,7 @@ def versioned_document(rest: str) -> Response:
 def _versioned_html(release: rel.Release, store, graph: Graph, iri: str, doc_path: str,  # noqa: ANN001
                     lang: str, explicit_lang: str | None) -> str:
     base = get_settings().base_uri
-    plain = pages.make_href(explicit_lang)
+    plain = make_href(explicit_lang)
     doc_prefix = f"{request.script_root}/doc/"
 
     def href(target: str) -> str | None:
@@ -456,7 +459,7 @@ def _versioned_html(release: rel.Release, store, graph: Graph, iri: str, doc_pat
     view = resource_view(graph, iri, lang=lang, base_uri=base, href=href, ontology=ontology)
     alternates = [{"href": f"{request.script_root}{doc_path}.{f.suffix}?version="
                            f"{release.version}", "type": f.media_type, "label": f.label,
-                   "suffix": f.suffix} for f in pages.VARIANTS]
+                   "suffix": f.suffix} for f in VARIANTS]
     extras = resource_extras(iri, shown=release, explicit_lang=explicit_lang)
     extras["release_info"]["latest_url"] = f"{request.script_root}{doc_path}"
     return render_template("resource.html", view=view, alternates=alternates,

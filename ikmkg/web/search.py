@@ -14,8 +14,8 @@ from flask import Blueprint, Response, render_template, request
 
 from ikmkg import search as s
 from ikmkg.web import get_store
+from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
-from ikmkg.web.pages import make_href
 
 blueprint = Blueprint("search", __name__)
 
