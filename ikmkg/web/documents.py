@@ -11,8 +11,10 @@ travel).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -72,42 +74,67 @@ def sparql_link(query: str) -> str:
 # Caching and validators
 
 
+#: Bytes one triple of an in-memory rdflib Graph costs (its terms and the store's indexes),
+#: measured with tracemalloc on description-like graphs (about 1.5 KB).
+GRAPH_TRIPLE_BYTES = 1500
+
+
+def approximate_size(value: object) -> int:
+    """The bytes `value` holds in memory, roughly: strings, containers, graphs, dataclasses."""
+    if isinstance(value, Graph):
+        return sys.getsizeof(value) + len(value) * GRAPH_TRIPLE_BYTES
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(approximate_size(k) + approximate_size(v)
+                                          for k, v in value.items())
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return sys.getsizeof(value) + sum(approximate_size(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sys.getsizeof(value) + sum(approximate_size(getattr(value, f.name))
+                                          for f in dataclasses.fields(value))
+    return sys.getsizeof(value)
+
+
 class PageCache:
     """An LRU of computed values keyed by the store version (the graph changes on reload).
 
-    Bounded by entries and by the bytes of the rendered bodies it holds. A page costs several
-    entries (its headers, its body per format and language, its description), so the bound
-    must hold every variant a crawler cycles through: at 2,048 entries the load test's 200
-    pages in 5 formats no longer fitted and every worker re-rendered them over and over.
+    Bounded by entries and by bytes: those of its keys and of its values (`approximate_size`),
+    since a key carries the request path (issue #20: 18,000 missing 8 KB paths, each a key and
+    a header set naming the path five times, took a server from 235 MB to 1.09 GB). A page
+    costs several entries (its headers, its body per format and language, its description), so
+    the entry bound must hold every variant a crawler cycles through: at 2,048 entries the load
+    test's 200 pages in 5 formats no longer fitted and every worker re-rendered them over and
+    over. Callers cache only what exists (`keep`): a 404 is not remembered per path.
     """
 
     def __init__(self, size: int = 16384, max_bytes: int = 64 << 20):
         self.size, self.max_bytes = size, max_bytes
-        self.items: OrderedDict = OrderedDict()
+        self.items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self.bytes = 0
         self.lock = threading.Lock()
 
-    @staticmethod
-    def _weight(value: object) -> int:
-        return len(value) if isinstance(value, (bytes, str)) else 0
-
-    def get(self, key: tuple, compute: Callable[[], object]) -> object:
+    def get(self, key: tuple, compute: Callable[[], object], *,
+            keep: Callable[[object], bool] | None = None) -> object:
+        """The cached value of `key`, else `compute()`, remembered unless `keep` says no."""
         # The same files published under two bases (tests, several apps) share a version.
         key = (get_store().base_uri, *key)
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
-                return self.items[key]
+                return self.items[key][0]
         value = compute()
+        if keep is not None and not keep(value):
+            return value
+        weight = approximate_size(key) + approximate_size(value)
+        if weight > self.max_bytes:
+            return value
         with self.lock:
             if key in self.items:  # computed meanwhile by another thread
-                self.bytes -= self._weight(self.items.pop(key))
-            self.items[key] = value
-            self.bytes += self._weight(value)
-            while len(self.items) > self.size or (self.bytes > self.max_bytes
-                                                  and len(self.items) > 1):
-                _, evicted = self.items.popitem(last=False)
-                self.bytes -= self._weight(evicted)
+                self.bytes -= self.items.pop(key)[1]
+            self.items[key] = (value, weight)
+            self.bytes += weight
+            while len(self.items) > self.size or self.bytes > self.max_bytes:
+                _, (_, evicted) = self.items.popitem(last=False)
+                self.bytes -= evicted
         return value
 
 
@@ -228,9 +255,10 @@ def serve_document(doc_path: str, suffix: str | None, *, exists: Callable[[], bo
     explicit_lang = lang if explicit else None
     version = get_store().version
     key = (version, doc_path, fmt.suffix, bool(suffix), lang, explicit_lang)
-    # Everything but the conditional check is computed once per version and variant.
+    # Everything but the conditional check is computed once per version and variant of a
+    # document that exists; a 404 is computed each time, or made-up paths would fill the cache.
     found, etag, headers = page_cache.get(("meta", *key), lambda: _document_meta(
-        doc_path, suffix, fmt, lang, explicit_lang, exists))
+        doc_path, suffix, fmt, lang, explicit_lang, exists), keep=lambda meta: meta[0])
     if not found:
         return not_found(iri, fmt, headers)
     response = not_modified(etag)
@@ -250,7 +278,7 @@ def _document_meta(doc_path: str, suffix: str | None, fmt: Format, lang: str,
                    explicit_lang: str | None, exists: Callable[[], bool]
                    ) -> tuple[bool, str, dict[str, str]]:
     """(exists, ETag, response headers) of one variant of a document."""
-    found = page_cache.get(("exists", get_store().version, doc_path), exists)
+    found = page_cache.get(("exists", get_store().version, doc_path), exists, keep=bool)
     headers = {
         "Link": link_header(doc_path, explicit_lang),
         "Vary": "Accept-Language" if suffix else "Accept, Accept-Language",

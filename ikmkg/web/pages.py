@@ -93,7 +93,7 @@ def document(rest: str) -> Response:
     stem, suffix = split_suffix(rest)
     # A slug may itself end in something like ".rdf": the exact IRI wins over a suffix.
     if suffix and page_cache.get(("exists", store.version, f"/doc/{rest}"),
-                                 lambda: _exists(base + "id/" + rest)):
+                                 lambda: _exists(base + "id/" + rest), keep=bool):
         stem, suffix = rest, None
     iri = base + "id/" + stem
     return serve_document(
