@@ -10,7 +10,8 @@ themselves and negotiate without a redirect (Cool URIs for the Semantic Web, sec
 Responses carry `ETag`/`Last-Modified` from the store's version and answer conditional requests
 with 304; the graph changes only on reload, so rendered bodies are kept in the page cache
 (ikmkg.web.documents, which serves every negotiated document). A resource page adds what the
-releases say about it (ikmkg.web.releases), and `?version=` shows it as in a release.
+releases say about it (ikmkg.web.releases), and `?version=` shows it as in a release
+(ikmkg.web.timetravel).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ikmkg.lists import ListItem, class_counts, list_related, list_resources, ph
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
-from ikmkg.web import get_settings, get_store, releases
+from ikmkg.web import get_settings, get_store, releases, timetravel
 from ikmkg.web.documents import (
     BY_SUFFIX, CACHE_CONTROL, alternates, html_page, last_modified, make_href, not_found_page,
     page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
@@ -88,7 +89,7 @@ def document(rest: str) -> Response:
     if rest.endswith("/") and rest.count("/") == 1:
         return type_list(rest[:-1])
     if request.args.get("version"):  # time travel: the resource as in that release
-        return releases.versioned_document(rest)
+        return timetravel.versioned_document(rest)
     store, base = get_store(), get_settings().base_uri
     stem, suffix = split_suffix(rest)
     # A slug may itself end in something like ".rdf": the exact IRI wins over a suffix.
