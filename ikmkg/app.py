@@ -93,9 +93,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         store = load_store(settings)
     app.extensions["ikmkg_store"] = store
 
-    from ikmkg.web import dumps, errors, pages, releases, sparql
+    from ikmkg.web import dumps, errors, i18n, pages, releases, sparql
 
     errors.register_error_handlers(app)
+    i18n.init_app(app)
     from ikmkg.web import ops
 
     ops.init_app(app)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from rdflib import URIRef
 
-from ikmkg import describe as d
+from ikmkg.describe import labels_of
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.store import Store
+from ikmkg.view import Labeller, Value
 
 MAP_ASSET = Path(__file__).parent / "static" / "map" / "indonesia-provinces.json"
 
@@ -119,7 +120,7 @@ def phase_order(store: Store) -> list[str]:
 class Area:
     """One drawn shape: the province it stands for, its fill and its tooltip."""
 
-    province: d.Value
+    province: Value
     iso: str
     path: str
     fill: str  # a colour; with `pattern`, the pattern's first colour
@@ -149,11 +150,11 @@ class Pattern:
 class ListedProvince:
     """A row of the text alternative: every province of the graph, drawn or not."""
 
-    province: d.Value
+    province: Value
     iso: str | None
     category: str
-    details: list[d.Value]
-    drawn_within: list[d.Value]  # for a province without its own shape
+    details: list[Value]
+    drawn_within: list[Value]  # for a province without its own shape
     has_shape: bool
 
 
@@ -173,8 +174,8 @@ class MapView:
 
 
 def _labeller(store: Store, nodes: Iterable[str], lang: str,
-              href: Callable[[str], str | None]) -> d.Labeller:
-    return d.Labeller(d.labels_of(store, [URIRef(n) for n in nodes]), lang, store.base_uri, href)
+              href: Callable[[str], str | None]) -> Labeller:
+    return Labeller(labels_of(store, [URIRef(n) for n in nodes]), lang, store.base_uri, href)
 
 
 def _shaped_ancestors(province: Province, by_iri: dict[str, Province], base: BaseMap) -> list[str]:

@@ -27,9 +27,10 @@ from collections.abc import Callable
 
 from rdflib import Literal
 
-from ikmkg import describe as d
+from ikmkg.describe import labels_of
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.store import Store
+from ikmkg.view import Labeller, Value
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DATE_TYPES = ("date", "dateTime", "gYear", "gYearMonth")
@@ -96,8 +97,8 @@ def span(value: Literal | str, datatype: str | None = None) -> tuple[float, floa
 
 @dataclasses.dataclass
 class Item:
-    subject: d.Value
-    property: d.Value
+    subject: Value
+    property: Value
     stated: str  # the value(s) as the graph states them
     start: float
     end: float
@@ -131,7 +132,7 @@ class Tick:
 class Timeline:
     sections: list[Section]
     ticks: list[Tick]
-    undated_phases: list[d.Value]
+    undated_phases: list[Value]
     first_year: int
     last_year: int
     width: int = WIDTH
@@ -156,7 +157,7 @@ def timeline(store: Store, *, lang: str, href: Callable[[str], str | None]) -> T
     undated = [r["phase"] for r in store.select(prologue + UNDATED_PHASES_QUERY)]
     nodes = [r[k] for r in periods for k in ("thing", "property", "period")] + \
         [r[k] for r in values for k in ("thing", "property")] + undated
-    labeller = d.Labeller(d.labels_of(store, nodes), lang, store.base_uri, href)
+    labeller = Labeller(labels_of(store, nodes), lang, store.base_uri, href)
 
     items: list[Item] = []
     for row in periods:

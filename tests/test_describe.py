@@ -1,4 +1,4 @@
-"""describe(): the RDF neighbourhood of a resource, and the view model built from it.
+"""describe(): the RDF neighbourhood of a resource; the view model, lists and ontology docs.
 
 Runs on the small fixture project in tests/data/pages (placeholder facts, one hostile label).
 """
@@ -10,6 +10,8 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, XSD
 
 from ikmkg import describe as d
+from ikmkg import lists, ontology_docs
+from ikmkg.view import resource_view
 from ikmkg import kg as kg_module
 from ikmkg.settings import CANONICAL_BASE, Settings
 from ikmkg.store import EmbeddedStore
@@ -115,7 +117,7 @@ def test_language_order_is_stated():
     ("en", "Test engagement", "Relations"), ("id", "Keterlibatan uji", "Hubungan")])
 def test_resource_view_in_the_reader_language(fixture_store, lang, label, group_title):
     graph = d.describe(fixture_store, str(ENGAGEMENT))
-    view = d.resource_view(graph, str(ENGAGEMENT), lang=lang, base_uri=BASE, href=href)
+    view = resource_view(graph, str(ENGAGEMENT), lang=lang, base_uri=BASE, href=href)
     assert view.label == label
     relations = next(g for g in view.groups if g.key == "relations")
     assert relations.title == group_title
@@ -127,7 +129,7 @@ def test_resource_view_in_the_reader_language(fixture_store, lang, label, group_
 
 def test_resource_view_provenance_quotes_the_sentence(fixture_store):
     graph = d.describe(fixture_store, str(ENGAGEMENT))
-    view = d.resource_view(graph, str(ENGAGEMENT), lang="en", base_uri=BASE, href=href)
+    view = resource_view(graph, str(ENGAGEMENT), lang="en", base_uri=BASE, href=href)
     [item] = view.provenance
     assert item.text == "Kalimat sumber uji nomor satu."
     assert item.lang == "id"
@@ -139,7 +141,7 @@ def test_resource_view_provenance_quotes_the_sentence(fixture_store):
 
 def test_resource_view_codes_external_links_and_referenced_by(fixture_store):
     graph = d.describe(fixture_store, str(PROVINCE))
-    view = d.resource_view(graph, str(PROVINCE), lang="en", base_uri=BASE, href=href)
+    view = resource_view(graph, str(PROVINCE), lang="en", base_uri=BASE, href=href)
     [code] = view.codes
     assert (code.kind, code.text, code.note) == ("code", "ID-JI", "ISO 3166-2 (test)")
     [row] = view.referenced_by
@@ -149,23 +151,23 @@ def test_resource_view_codes_external_links_and_referenced_by(fixture_store):
 
     country = URIRef(ID + "country/indonesia")
     graph = d.describe(fixture_store, str(country))
-    view = d.resource_view(graph, str(country), lang="en", base_uri=BASE, href=href)
+    view = resource_view(graph, str(country), lang="en", base_uri=BASE, href=href)
     wikidata = [v for g in view.groups for r in g.rows for v in r.values if v.kind == "external"]
     assert [(v.text, v.href) for v in wikidata] == [
         ("Wikidata Q252", "http://www.wikidata.org/entity/Q252")]
 
 
 def test_type_counts_and_lists(fixture_store):
-    assert d.type_counts(fixture_store)["province"] == (2, [URIRef(IKM + "Province")])
-    listed = [str(s) for s, _ in d.list_resources(fixture_store, "province")]
+    assert lists.type_counts(fixture_store)["province"] == (2, [URIRef(IKM + "Province")])
+    listed = [str(s) for s, _ in lists.list_resources(fixture_store, "province")]
     assert listed == [ID + "province/hostile", str(PROVINCE)]
-    assert d.list_resources(fixture_store, "../etc") == []
-    related = d.list_related(fixture_store, [PROVINCE, URIRef(ID + "province/hostile")])
+    assert lists.list_resources(fixture_store, "../etc") == []
+    related = lists.list_related(fixture_store, [PROVINCE, URIRef(ID + "province/hostile")])
     assert (ENGAGEMENT, URIRef(IKM + "province"), PROVINCE) in related
 
 
 def test_ontology_doc_joins_terms_to_shapes_and_data(fixture_store):
-    doc = d.ontology_doc(fixture_store, lang="id", href=href)
+    doc = ontology_docs.ontology_doc(fixture_store, lang="id", href=href)
     classes = {c.anchor: c for c in doc.classes}
     province = classes["Province"]
     assert province.labels == {"en": "Province", "id": "Provinsi"}
@@ -195,7 +197,7 @@ def test_describe_follows_the_published_base():
     iri = "http://127.0.0.1:9/kg/id/province/jawa-timur"
     graph = d.describe(store, iri)
     assert (URIRef(iri), RDF.type, URIRef("http://127.0.0.1:9/kg/ontology#Province")) in graph
-    view = d.resource_view(graph, iri, lang="en", base_uri=store.base_uri,
+    view = resource_view(graph, iri, lang="en", base_uri=store.base_uri,
                            href=lambda i: i if i.startswith(store.base_uri) else None)
     assert view.codes[0].note == "ISO 3166-2 (test)"
     assert view.types[0].kind == "internal"
@@ -203,7 +205,7 @@ def test_describe_follows_the_published_base():
 
 def test_derived_from_is_grouped_as_provenance(fixture_store):
     graph = d.describe(fixture_store, str(ENGAGEMENT))
-    view = d.resource_view(graph, str(ENGAGEMENT), lang="en", base_uri=BASE, href=href)
+    view = resource_view(graph, str(ENGAGEMENT), lang="en", base_uri=BASE, href=href)
     provenance = next(g for g in view.groups if g.key == "provenance")
     assert {r.predicate.iri for r in provenance.rows} == {str(PROV.wasDerivedFrom),
                                                           str(PROV.hadPrimarySource)}
@@ -216,7 +218,7 @@ def test_reference_table_notes_are_provenance_not_the_description(store):
     graph = d.describe(store, iri)
     notes = list(graph.objects(URIRef(iri), SKOS.editorialNote))
     assert notes and not list(graph.objects(URIRef(iri), RDFS.comment))
-    view = d.resource_view(graph, iri, lang="en", base_uri=BASE, href=href)
+    view = resource_view(graph, iri, lang="en", base_uri=BASE, href=href)
     assert view.description is None
     provenance = next(g for g in view.groups if g.key == "provenance")
     row = next(r for r in provenance.rows if r.predicate.iri == str(SKOS.editorialNote))

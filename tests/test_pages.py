@@ -578,9 +578,9 @@ def test_navigation_marks_the_current_page(web, path, current):
 
 
 def test_page_cache_is_bounded_by_entries_and_bytes(fixture_app):
-    """Least recently used first out, when there are more entries or more body bytes than the
-    bounds; a hit does not recompute."""
-    from ikmkg.web.pages import _Cache
+    """Least recently used first out, when there are more entries or more bytes (keys and values)
+    than the bounds; a hit does not recompute."""
+    from ikmkg.web.documents import PageCache, approximate_size
 
     calls = []
 
@@ -591,14 +591,20 @@ def test_page_cache_is_bounded_by_entries_and_bytes(fixture_app):
         return compute
 
     with fixture_app.app_context():
-        cache = _Cache(size=3, max_bytes=10)
+        base = fixture_app.extensions["ikmkg_store"].base_uri
+
+        def weight(key, text):
+            return approximate_size((base, key)) + approximate_size(text)
+
+        cache = PageCache(size=3, max_bytes=2 * weight("a", "aaaa") + weight("d", "d"))
         for key in "abc":
-            cache.get((key,), value(key * 4))          # 12 bytes > 10: "a" goes
-        assert len(cache.items) == 2 and cache.bytes == 8
+            cache.get((key,), value(key * 4))          # three do not fit: "a" goes
+        assert len(cache.items) == 2 and cache.bytes == 2 * weight("b", "bbbb")
         assert cache.get(("b",), value("x")) == "bbbb"  # a hit, now the most recent
-        cache.get(("d",), value("d"))                   # 9 bytes, 3 entries: all fit
+        cache.get(("d",), value("d"))                   # 3 entries, all fit
         cache.get(("e",), value("e"))                   # 4 entries > 3: "c" goes, not "b"
-        assert [k[-1] for k in cache.items] == ["b", "d", "e"] and cache.bytes == 6
+        assert [k[-1] for k in cache.items] == ["b", "d", "e"]
+        assert cache.bytes == weight("b", "bbbb") + weight("d", "d") + weight("e", "e")
         assert cache.get(("a",), value("aaaa")) == "aaaa"  # recomputed after eviction
         assert calls == ["aaaa", "bbbb", "cccc", "d", "e", "aaaa"]
 
@@ -610,3 +616,43 @@ def test_list_bad_page_is_a_clear_400(web, page):
                        headers={"Accept": "text/html"})
     assert response.status_code == 400
     assert "page must be an integer" in response.get_data(as_text=True)
+
+
+def test_page_cache_counts_the_bytes_of_its_keys(fixture_app):
+    """A long key costs its length even when its value is small (a path is part of the key)."""
+    from ikmkg.web.documents import PageCache
+
+    with fixture_app.app_context():
+        cache = PageCache(max_bytes=100_000)
+        for n in range(50):
+            cache.get(("exists", "/doc/" + str(n) * 8000), lambda: True)
+        assert cache.bytes <= 100_000
+        assert 5 <= len(cache.items) <= 12  # about 8 KB a key: the bytes bound holds
+
+
+def test_page_cache_weighs_graphs_headers_and_bodies():
+    from rdflib import Graph, Literal, URIRef
+
+    from ikmkg.web.documents import GRAPH_TRIPLE_BYTES, approximate_size
+
+    graph = Graph()
+    for n in range(100):
+        graph.add((URIRef(f"http://example.org/{n}"), URIRef("http://example.org/p"), Literal(n)))
+    assert approximate_size(graph) >= 100 * GRAPH_TRIPLE_BYTES
+    headers = {"Link": "x" * 40_000, "Vary": "Accept"}
+    assert approximate_size((True, "etag", headers)) > 40_000
+    assert approximate_size(b"y" * 10_000) > 10_000
+
+
+def test_missing_documents_are_not_cached_per_path(fixture_app):
+    """Made-up paths must not fill the page cache: only what exists is remembered (issue #20)."""
+    from ikmkg.web.documents import page_cache
+
+    client = fixture_app.test_client()
+    client.get(DOC)
+    before = len(page_cache.items)
+    for n in range(20):
+        for path in (f"/doc/province/missing-{n}", f"/doc/province/missing-{n}.ttl",
+                     f"/ontology/missing-{n}", f"/graph/missing-{n}"):
+            assert client.get(path, headers={"Accept": "text/turtle"}).status_code == 404
+    assert len(page_cache.items) == before

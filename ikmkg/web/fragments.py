@@ -15,7 +15,8 @@ from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, QUAD_FORMATS, RDF_FORMATS
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.web import external_url, get_store, int_arg
-from ikmkg.web.pages import etag_for, make_href, reader_language
+from ikmkg.web.documents import etag_for, make_href
+from ikmkg.web.i18n import reader_language
 from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("fragments", __name__)

@@ -10,8 +10,8 @@
 | `/cite?iri=IRI&format=text\\|bibtex\\|csl-json\\|ris[&version=V]` | a citation of the dataset or a resource |
 
 Resource pages call `resource_extras` (the conformance note, the releases that changed the
-resource, the citation) and, with `?version=`, `versioned_document` (the resource as it was in
-that release, read from the release's snapshot loaded into a small in-memory store).
+resource, the citation); the resource as it was in a release (`?version=`) is
+ikmkg.web.timetravel.
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ from ikmkg.errors import NotAcceptable, NotFound
 from ikmkg.formats import HTML
 from ikmkg.kg import dataset_iri
 from ikmkg.settings import CANONICAL_BASE
+from ikmkg.view import LABEL_PREDICATES, Labeller, Value
 from ikmkg.web import get_settings, get_store
-from ikmkg.web import pages
+from ikmkg.web.documents import (
+    BY_SUFFIX, CACHE_CONTROL, VARIANTS, choose_variant, make_href, serialize,
+)
+from ikmkg.web.i18n import reader_language
 
 blueprint = Blueprint("releases", __name__)
 
@@ -68,7 +72,7 @@ def _version_url(version: str) -> str:
 def _split(version: str) -> tuple[str, str | None]:
     """`0.1.0.ttl` -> ("0.1.0", "ttl") when 0.1.0 is a release; else (version, None)."""
     stem, dot, suffix = version.rpartition(".")
-    if dot and suffix in pages._BY_SUFFIX and stem:
+    if dot and suffix in BY_SUFFIX and stem:
         try:
             rel.get_release(get_settings(), stem)
             return stem, suffix
@@ -88,7 +92,7 @@ def index() -> Response:
     body = render_template("release.html", release=None, releases=releases,
                            version_url=_version_url, base_uri=get_settings().base_uri)
     response = Response(body, content_type="text/html; charset=utf-8")
-    response.headers["Cache-Control"] = pages.CACHE_CONTROL
+    response.headers["Cache-Control"] = CACHE_CONTROL
     return response
 
 
@@ -104,8 +108,8 @@ def release_page(version: str) -> Response:
     base = settings.base_uri
     other = request.args.get("from") or release.previous
     log = rel.changelog(settings, other, release.version) if other else None
-    fmt = pages.choose_variant(suffix)
-    lang, explicit = pages.reader_language()
+    fmt = choose_variant(suffix)
+    lang, explicit = reader_language()
     etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, fmt.suffix, lang,
                                        other or "", str(explicit))).encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
@@ -118,34 +122,34 @@ def release_page(version: str) -> Response:
         graph = rel.release_graph(release, base)
         if log is not None:
             graph += rel.changelog_graph(log, base)
-        response = Response(pages.serialize(graph, fmt, None),
+        response = Response(serialize(graph, fmt, None),
                             content_type=f"{fmt.media_type}; charset=utf-8")
     response.set_etag(etag)
     response.headers["Vary"] = "Accept, Accept-Language"
-    response.headers["Cache-Control"] = pages.CACHE_CONTROL
+    response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Link"] = ", ".join(
         f'<{_version_url(release.version)}.{f.suffix}>; rel="alternate"; type="{f.media_type}"'
-        for f in pages.VARIANTS if f is not HTML)
+        for f in VARIANTS if f is not HTML)
     return response
 
 
-def _labeller(graphs: list[Graph], lang: str, explicit: str | None) -> d.Labeller:
+def _labeller(graphs: list[Graph], lang: str, explicit: str | None) -> Labeller:
     labels = Graph()
     for g in graphs:
         labels += g
-    return d.Labeller(labels, lang, get_settings().base_uri, pages.make_href(explicit))
+    return Labeller(labels, lang, get_settings().base_uri, make_href(explicit))
 
 
-def _term_value(node, labeller: d.Labeller) -> d.Value:  # noqa: ANN001
+def _term_value(node, labeller: Labeller) -> Value:  # noqa: ANN001
     if isinstance(node, BNode):
         # labels are b<content hash>n<k><c14n label> (ikmkg.release.entity_statements)
         text = str(node)
-        return d.Value(text=f"_:{text[1:7]}" if text.startswith("b") else f"_:{text[-6:]}",
-                       kind="blank")
+        return Value(text=f"_:{text[1:7]}" if text.startswith("b") else f"_:{text[-6:]}",
+                     kind="blank")
     return labeller.value(node)
 
 
-def change_rows(changes: list[rel.EntityChange], labeller: d.Labeller, base: str) -> list[dict]:
+def change_rows(changes: list[rel.EntityChange], labeller: Labeller, base: str) -> list[dict]:
     """Changes as rows for templates: the entity, its graph, and +/- statements as Values."""
     rows = []
     for change in changes:
@@ -158,7 +162,7 @@ def change_rows(changes: list[rel.EntityChange], labeller: d.Labeller, base: str
                     "predicate": _term_value(_served(t.predicate, base), labeller),
                     "object": _term_value(_served(t.object, base), labeller)})
         entity = (labeller.value(URIRef(_served_iri(change.entity, base)))
-                  if change.entity else d.Value(text="(blank-node structures)", kind="literal"))
+                  if change.entity else Value(text="(blank-node structures)", kind="literal"))
         rows.append({"entity": entity, "graph": change.graph, "statements": statements,
                      "added": len(change.added), "removed": len(change.removed)})
     return rows
@@ -201,7 +205,7 @@ def _release_html(release: rel.Release, log: rel.Changelog | None, lang: str,
         validation_url=f"{_version_url(release.version)}/validation",
         citation=_citation_block(citation), latest=rel.latest_release(settings),
         alternates=[{"href": f"{_version_url(release.version)}.{f.suffix}", "type": f.media_type,
-                     "label": f.label} for f in pages.VARIANTS if f is not HTML])
+                     "label": f.label} for f in VARIANTS if f is not HTML])
 
 
 @blueprint.get("/releases/<release:version>/validation")
@@ -294,8 +298,8 @@ def _citation_block(citation: rel.Citation) -> dict:
 
 
 def _label(store, iri: str, lang: str) -> str | None:  # noqa: ANN001
-    labeller = d.Labeller(d.labels_of(store, [URIRef(iri)]), lang, store.base_uri, lambda i: None)
-    literal = labeller.best_literal(URIRef(iri), d.LABEL_PREDICATES)
+    labeller = Labeller(d.labels_of(store, [URIRef(iri)]), lang, store.base_uri, lambda i: None)
+    literal = labeller.best_literal(URIRef(iri), LABEL_PREDICATES)
     return str(literal) if literal is not None else None
 
 
@@ -321,7 +325,7 @@ def cite() -> Response:
         if not known:
             where = f"release {release.version}" if release else "the published graph"
             raise NotFound(f"{where} says nothing about <{iri}>")
-    lang, _ = pages.reader_language()
+    lang, _ = reader_language()
     citation = rel.make_citation(iri, None if is_dataset else _label(store, iri, lang), release,
                                  base)
     response = Response(rel.format_citation(citation, fmt),
@@ -347,7 +351,7 @@ def resource_extras(iri: str, shown: rel.Release | None = None,
     settings = get_settings()
     base = settings.base_uri
     latest = rel.latest_release(settings)
-    lang, _ = pages.reader_language()
+    lang, _ = reader_language()
     history = []
     for release, changes in rel.entity_history(settings, _canonical(iri)):
         if shown is not None and release.date > shown.date:
@@ -381,82 +385,3 @@ def resource_extras(iri: str, shown: rel.Release | None = None,
                 rel.release_store(settings, cited.version)[1] if cited else get_store(),
                 iri, lang), cited, base)),
     }}
-
-
-#: Rendered time-travel documents: a release never changes, so neither do they.
-_versioned = pages._Cache(size=1024)
-
-
-def versioned_document(rest: str) -> Response:
-    """`/doc/...?version=V`: the resource as it was in release V (HTML or RDF)."""
-    settings = get_settings()
-    base = settings.base_uri
-    release, store = rel.release_store(settings, request.args["version"])
-    stem, suffix = pages._split_suffix(rest)
-    iri = f"{base}id/{stem}"
-    fmt = pages.choose_variant(suffix)
-    lang, explicit = pages.reader_language()
-    explicit_lang = lang if explicit else None
-    doc_path = f"/doc/{stem}"
-    headers = {"Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
-               "Link": ", ".join(
-                   f'<{request.script_root}{doc_path}.{f.suffix}?version={release.version}>; '
-                   f'rel="alternate"; type="{f.media_type}"' for f in pages.VARIANTS)}
-    try:
-        found = d.exists(store, iri) or iri == str(dataset_iri(base))
-    except ValueError:
-        found = False
-    if not found:
-        return pages._not_found(iri, fmt, headers)
-    etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, doc_path, fmt.suffix,
-                                       lang, explicit_lang or "")).encode()).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        def graph() -> Graph:
-            found = _versioned.get(("describe", release.snapshot_sha256, iri),
-                                   lambda: d.describe(store, iri))
-            if iri == str(dataset_iri(base)):
-                found = found + rel.release_graph(release, base)
-            return found
-
-        if fmt is HTML:
-            body = _versioned.get(("html", etag), lambda: _versioned_html(
-                release, store, graph(), iri, doc_path, lang, explicit_lang))
-            response = Response(body, content_type="text/html; charset=utf-8")
-            response.headers["Content-Language"] = lang
-        else:
-            body = _versioned.get(("rdf", etag),
-                                  lambda: pages.serialize(graph(), fmt, explicit_lang))
-            response = Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
-    response.headers.update(headers)
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
-
-
-def _versioned_html(release: rel.Release, store, graph: Graph, iri: str, doc_path: str,  # noqa: ANN001
-                    lang: str, explicit_lang: str | None) -> str:
-    base = get_settings().base_uri
-    plain = pages.make_href(explicit_lang)
-    doc_prefix = f"{request.script_root}/doc/"
-
-    def href(target: str) -> str | None:
-        url = plain(target)
-        if url is None or not url.startswith(doc_prefix):
-            return url
-        path, _, fragment = url.partition("#")
-        path += f"{'&' if '?' in path else '?'}version={release.version}"
-        return f"{path}#{fragment}" if fragment else path
-
-    ontology = store.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{base}graph/ontology> "
-                               "{ ?s ?p ?o } }")
-    view = d.resource_view(graph, iri, lang=lang, base_uri=base, href=href, ontology=ontology)
-    alternates = [{"href": f"{request.script_root}{doc_path}.{f.suffix}?version="
-                           f"{release.version}", "type": f.media_type, "label": f.label,
-                   "suffix": f.suffix} for f in pages.VARIANTS]
-    extras = resource_extras(iri, shown=release, explicit_lang=explicit_lang)
-    extras["release_info"]["latest_url"] = f"{request.script_root}{doc_path}"
-    return render_template("resource.html", view=view, alternates=alternates,
-                           page_url=request.script_root + doc_path, **extras)
-

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, render_template, request
 
 from ikmkg import search as s
 from ikmkg.web import get_store, int_arg
-from ikmkg.web.pages import make_href, reader_language
+from ikmkg.web.documents import make_href
+from ikmkg.web.i18n import reader_language
 from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("search", __name__)
@@ -22,28 +23,7 @@ blueprint = Blueprint("search", __name__)
 PAGE_SIZE = 20
 MAX_PAGE = 50
 
-#: Interface strings of the search page, in both languages.
-UI = {
-    "search": {"en": "Search", "id": "Cari"},
-    "search_label": {"en": "Search the graph", "id": "Cari dalam graf"},
-    "results_for": {"en": "results for", "id": "hasil untuk"},
-    "no_results": {"en": "Nothing matches", "id": "Tidak ada yang cocok dengan"},
-    "types": {"en": "By type", "id": "Menurut jenis"},
-    "all_types": {"en": "all types", "id": "semua jenis"},
-    "hint": {"en": "Names and descriptions in Indonesian and English; abbreviations such as "
-                   "Sulsel or Jatim work too.",
-             "id": "Nama dan keterangan dalam bahasa Indonesia dan Inggris; singkatan seperti "
-                   "Sulsel atau Jatim juga bisa."},
-    "next": {"en": "Next page", "id": "Halaman berikut"},
-    "previous": {"en": "Previous page", "id": "Halaman sebelumnya"},
-    "as_json": {"en": "These results as JSON", "id": "Hasil ini sebagai JSON"},
-}
 TIERS = {4: "label", 3: "label-prefix", 2: "label-words", 1: "description"}
-
-
-def ui(key: str, lang: str) -> str:
-    entry = UI.get(key, {})
-    return entry.get(lang) or entry.get("en") or key
 
 
 def _wants_json() -> bool:
@@ -107,7 +87,6 @@ def search_page() -> Response:
         html = render_template(
             "search.html", query=query, search_query=query, results=hits, facets=facets,
             total=results.total, page=page, pages=pages, selected_types=types,
-            ui=lambda key: ui(key, lang),
             all_types_url=_url(type=[]) if types else None,
             prev_url=_url(page=str(page - 1)) if page > 1 else None,
             next_url=_url(page=str(page + 1)) if page < pages else None,

@@ -1,0 +1,246 @@
+"""Interface text in Indonesian and English: one table, the reader's language, template helpers.
+
+Every string a page shows that does not come from the graph is in `UI` (templates call
+`t("key")`, Python calls `text(key, lang)`). The reader's language is `?lang=` when given, else
+the best of `Accept-Language`, else English; an explicit choice is carried on every link
+(`with_lang`). Labels of RDF terms and the resource page's group titles are the data layer's
+(`ikmkg.view`), since they are computed without a request.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, request
+
+from ikmkg.describe import DEFAULT_LANGUAGE, LANGUAGES
+
+#: Interface strings in both languages, by key.
+UI: dict[str, dict[str, str]] = {
+    # site, navigation, home page, resource and list pages, ontology page
+    "home": {"en": "Home", "id": "Beranda"},
+    "query": {"en": "Query", "id": "Kueri"},
+    "ontology": {"en": "Ontology", "id": "Ontologi"},
+    "dumps": {"en": "Dumps", "id": "Unduhan"},
+    "releases": {"en": "Releases", "id": "Rilis"},
+    "language": {"en": "Language", "id": "Bahasa"},
+    "site_title": {"en": "IKM development knowledge graph",
+                   "id": "Graf pengetahuan pengembangan IKM"},
+    "site_intro": {
+        "en": "Linked data about the development programme for small and medium industry (IKM) "
+              "of Indonesia's Ministry of Industry with JICA: provinces and their engagements, "
+              "product categories, organisations, people, codes, and the source sentence behind "
+              "every fact.",
+        "id": "Data tertaut tentang program pengembangan industri kecil dan menengah (IKM) "
+              "Kementerian Perindustrian bersama JICA: provinsi dan keterlibatannya, kategori "
+              "produk, lembaga, tokoh, kode, dan kalimat sumber di balik setiap fakta."},
+    "identifier": {"en": "Identifier", "id": "Pengenal"},
+    "types": {"en": "Types", "id": "Jenis"},
+    "codes": {"en": "Codes", "id": "Kode"},
+    "referenced_by": {"en": "Referenced by", "id": "Dirujuk oleh"},
+    "referenced_by_cut": {"en": "Only the first statements are shown.",
+                          "id": "Hanya pernyataan pertama yang ditampilkan."},
+    "provenance": {"en": "Source", "id": "Sumber"},
+    "sentence": {"en": "sentence", "id": "kalimat"},
+    "said_by": {"en": "said by", "id": "diucapkan oleh"},
+    "direct_quote": {"en": "direct quote", "id": "kutipan langsung"},
+    "reference_statements": {"en": "Statements from the reference tables",
+                             "id": "Pernyataan dari tabel rujukan"},
+    "formats": {"en": "This page as data", "id": "Halaman ini sebagai data"},
+    "external": {"en": "external", "id": "eksternal"},
+    "counts": {"en": "What the graph holds", "id": "Isi graf"},
+    "class": {"en": "Class", "id": "Kelas"},
+    "instances": {"en": "Instances", "id": "Jumlah"},
+    "browse": {"en": "Browse by type", "id": "Jelajahi menurut jenis"},
+    "phases": {"en": "The programme's phases", "id": "Fase program"},
+    "engagements": {"en": "engagements", "id": "keterlibatan"},
+    "questions": {"en": "Example questions", "id": "Contoh pertanyaan"},
+    "dumps_text": {"en": "Download the whole graph", "id": "Unduh seluruh graf"},
+    "license": {"en": "License", "id": "Lisensi"},
+    "cite": {"en": "How to cite", "id": "Cara mengutip"},
+    "version": {"en": "version", "id": "versi"},
+    "list_of": {"en": "All resources of type", "id": "Semua sumber daya berjenis"},
+    "related": {"en": "Related", "id": "Terkait"},
+    "next": {"en": "Next page", "id": "Halaman berikut"},
+    "previous": {"en": "Previous page", "id": "Halaman sebelumnya"},
+    "classes": {"en": "Classes", "id": "Kelas"},
+    "properties": {"en": "Properties", "id": "Properti"},
+    "shapes": {"en": "Shapes", "id": "Bentuk (SHACL)"},
+    "label_en": {"en": "English label", "id": "Label bahasa Inggris"},
+    "label_id": {"en": "Indonesian label", "id": "Label bahasa Indonesia"},
+    "definition": {"en": "Definition", "id": "Definisi"},
+    "comment": {"en": "Comment", "id": "Keterangan"},
+    "kind": {"en": "Kind", "id": "Macam"},
+    "superclasses": {"en": "Subclass of", "id": "Subkelas dari"},
+    "subclasses": {"en": "Subclasses", "id": "Subkelas"},
+    "superproperties": {"en": "Subproperty of", "id": "Subproperti dari"},
+    "subproperties": {"en": "Subproperties", "id": "Subproperti"},
+    "domain": {"en": "Domain", "id": "Domain"},
+    "range": {"en": "Range", "id": "Jangkauan"},
+    "constrained_by": {"en": "Constrained by", "id": "Dibatasi oleh"},
+    "in_data": {"en": "In the published graph", "id": "Dalam graf terbit"},
+    "uses": {"en": "statements", "id": "pernyataan"},
+    "examples": {"en": "Examples", "id": "Contoh"},
+    "run_query": {"en": "List them with SPARQL", "id": "Tampilkan dengan SPARQL"},
+    "targets": {"en": "Targets", "id": "Sasaran"},
+    "path": {"en": "Path", "id": "Jalur"},
+    "contents": {"en": "Contents", "id": "Daftar isi"},
+    "not_found": {"en": "Not found", "id": "Tidak ditemukan"},
+    "not_found_text": {"en": "The published graph says nothing about",
+                       "id": "Graf terbit tidak memuat apa pun tentang"},
+    "fallback": {"en": "Labels are shown in English, else Indonesian, else without language tag.",
+                 "id": "Label ditampilkan dalam bahasa Indonesia, jika tidak ada dalam bahasa "
+                       "Inggris, jika tidak ada tanpa tag bahasa."},
+    "question_phases": {"en": "Which provinces took part in each phase?",
+                        "id": "Provinsi mana saja yang terlibat di setiap fase?"},
+    "question_products": {"en": "Which product categories does each engagement focus on?",
+                          "id": "Kategori produk apa yang menjadi fokus setiap keterlibatan?"},
+    "question_sources": {"en": "Which sentence of the article is each fact taken from?",
+                         "id": "Dari kalimat artikel mana setiap fakta diambil?"},
+    # shared by several templates: the page frame, release notes on resource pages, fragments
+    "shown_as_in_release": {
+        "en": "This resource is shown as it was in release",
+        "id": "Sumber daya ini ditampilkan seperti pada rilis"},
+    "see_latest": {"en": "See the latest version", "id": "Lihat versi terbaru"},
+    "validation": {"en": "Validation", "id": "Validasi"},
+    "conforms_release": {
+        "en": "Conforms to the SHACL shapes of this release",
+        "id": "Sesuai dengan bentuk SHACL rilis ini"},
+    "validation_report": {"en": "validation report", "id": "laporan validasi"},
+    "conforms_published": {
+        "en": "Conforms to the SHACL shapes: the graph is validated before it is published",
+        "id": "Sesuai dengan bentuk SHACL: graf divalidasi sebelum diterbitkan"},
+    "validation_report_of": {"en": "validation report of release", "id": "laporan validasi rilis"},
+    "changes": {"en": "Changes", "id": "Riwayat perubahan"},
+    "changed_in_release": {"en": "Changed in release", "id": "Berubah pada rilis"},
+    "resource_as_in_release": {
+        "en": "This resource as in release",
+        "id": "Sumber daya ini seperti pada rilis"},
+    "skip_to_content": {"en": "Skip to content", "id": "Langsung ke isi"},
+    "site_navigation": {"en": "Site", "id": "Navigasi situs"},
+    "tpf_intro": {
+        "en": "The graph's triples matching one pattern, a page at a time, with Hydra controls "
+              "for clients such as Comunica. Leave a field empty for a variable; write literals "
+              "quoted, e.g.",
+        "id": "Tripel graf yang cocok dengan satu pola, per halaman, dengan kendali Hydra untuk "
+              "klien seperti Comunica. Kosongkan kolom untuk variabel; literal ditulis dengan "
+              "tanda kutip, misalnya"},
+    "find_triples": {"en": "Find triples", "id": "Cari tripel"},
+    "triples": {"en": "triples", "id": "tripel"},
+    # map and timeline pages, figures of the query page
+    "map": {"en": "Map", "id": "Peta"},
+    "timeline": {"en": "Timeline", "id": "Lini masa"},
+    "map_title": {"en": "Provinces by phase of the programme",
+                  "id": "Provinsi menurut fase program"},
+    "map_intro": {
+        "en": "Each province is coloured by the phase(s) of the programme it took part in, as "
+              "the graph's province engagements state; a province in two phases is striped. "
+              "Select a province to open its page.",
+        "id": "Setiap provinsi diwarnai menurut fase program yang diikutinya, sebagaimana "
+              "dinyatakan keterlibatan provinsi dalam graf; provinsi yang ikut dua fase diberi "
+              "garis-garis. Pilih provinsi untuk membuka halamannya."},
+    "no_engagement": {"en": "no engagement in the graph",
+                      "id": "tidak ada keterlibatan dalam graf"},
+    "legend": {"en": "Legend", "id": "Keterangan"},
+    "provinces_shapes": {"en": "shapes", "id": "bentuk"},
+    "province": {"en": "Province", "id": "Provinsi"},
+    "iso_code": {"en": "ISO 3166-2", "id": "ISO 3166-2"},
+    "phase_s": {"en": "Phase(s)", "id": "Fase"},
+    "engagements_col": {"en": "Engagements", "id": "Keterlibatan"},
+    "shape": {"en": "Shape on the map", "id": "Bentuk di peta"},
+    "own_shape": {"en": "own shape", "id": "bentuk sendiri"},
+    "drawn_within": {"en": "no own shape; lies within", "id": "tanpa bentuk sendiri; di dalam"},
+    "no_shape": {"en": "no shape", "id": "tanpa bentuk"},
+    "text_alternative": {"en": "The provinces and their phases",
+                         "id": "Daftar provinsi dan fasenya"},
+    "boundaries": {"en": "About the boundaries", "id": "Tentang batas wilayah"},
+    "boundaries_text": {
+        "en": "The drawn boundaries predate the newer provinces: these provinces of the graph "
+              "have no shape of their own and are drawn within the province they were formed "
+              "from:",
+        "id": "Batas yang digambar lebih tua daripada provinsi yang lebih baru: provinsi graf "
+              "berikut tidak memiliki bentuk sendiri dan tergambar di dalam provinsi asalnya:"},
+    "map_query": {"en": "The query behind this map", "id": "Kueri di balik peta ini"},
+    "source_of_shapes": {"en": "Boundaries", "id": "Batas wilayah"},
+    "timeline_title": {"en": "Timeline of the programme", "id": "Lini masa program"},
+    "timeline_intro": {
+        "en": "Every dated statement of the graph on one time axis: periods as bars from their "
+              "beginning to their end, dated values as marks as precise as the graph states "
+              "them (a day, a month, or a whole year). Select an item to open its page.",
+        "id": "Setiap pernyataan bertanggal dalam graf pada satu sumbu waktu: masa sebagai "
+              "batang dari awal hingga akhirnya, nilai bertanggal sebagai tanda setepat yang "
+              "dinyatakan graf (hari, bulan, atau satu tahun penuh). Pilih butir untuk membuka "
+              "halamannya."},
+    "section_article": {"en": "From the article", "id": "Dari artikel"},
+    "section_reference": {"en": "From the reference tables", "id": "Dari tabel rujukan"},
+    "kind_period": {"en": "period", "id": "masa"},
+    "kind_value": {"en": "dated value", "id": "nilai bertanggal"},
+    "item": {"en": "Item", "id": "Butir"},
+    "property_col": {"en": "Property", "id": "Properti"},
+    "stated": {"en": "As stated", "id": "Sebagaimana dinyatakan"},
+    "undated_phases": {"en": "Phases stated without a period",
+                       "id": "Fase yang dinyatakan tanpa masa"},
+    "timeline_list": {"en": "The timeline as a list", "id": "Lini masa sebagai daftar"},
+    "not_in_result": {"en": "not in the result", "id": "tidak ada dalam hasil"},
+    "map_and_timeline": {"en": "Map and timeline", "id": "Peta dan lini masa"},
+    "map_link_text": {"en": "The provinces on a map, coloured by phase",
+                      "id": "Provinsi di peta, diwarnai menurut fase"},
+    "timeline_link_text": {"en": "The programme's dated events on a timeline",
+                           "id": "Peristiwa bertanggal program pada lini masa"},
+    # search page
+    "search": {"en": "Search", "id": "Cari"},
+    "search_label": {"en": "Search the graph", "id": "Cari dalam graf"},
+    "results_for": {"en": "results for", "id": "hasil untuk"},
+    "no_results": {"en": "Nothing matches", "id": "Tidak ada yang cocok dengan"},
+    "by_type": {"en": "By type", "id": "Menurut jenis"},
+    "all_types": {"en": "all types", "id": "semua jenis"},
+    "hint": {"en": "Names and descriptions in Indonesian and English; abbreviations such as "
+                   "Sulsel or Jatim work too.",
+             "id": "Nama dan keterangan dalam bahasa Indonesia dan Inggris; singkatan seperti "
+                   "Sulsel atau Jatim juga bisa."},
+    "as_json": {"en": "These results as JSON", "id": "Hasil ini sebagai JSON"},
+}
+
+
+def text(key: str, lang: str) -> str:
+    """The interface string `key` in `lang` (English when missing there; the key when unknown)."""
+    entry = UI.get(key, {})
+    return entry.get(lang) or entry.get("en") or key
+
+
+def reader_language() -> tuple[str, bool]:
+    """The reader's language and whether it was chosen explicitly with `?lang=`."""
+    asked = request.args.get("lang", "")
+    if asked in LANGUAGES:
+        return asked, True
+    best = request.accept_languages.best_match(LANGUAGES)
+    return (best or DEFAULT_LANGUAGE), False
+
+
+def with_lang(url: str, explicit_lang: str | None) -> str:
+    """`url` carrying the reader's explicit language choice (unchanged when there is none)."""
+    if not explicit_lang:
+        return url
+    path, _, fragment = url.partition("#")
+    joined = f"{path}{'&' if '?' in path else '?'}lang={explicit_lang}"
+    return f"{joined}#{fragment}" if fragment else joined
+
+
+def _template_helpers() -> dict:
+    lang, explicit = reader_language()
+
+    def lang_url(code: str) -> str:
+        args = request.args.to_dict()
+        args["lang"] = code
+        return f"{request.script_root}{request.path}?{urlencode(args)}"
+
+    def link(path: str) -> str:
+        return with_lang(request.script_root + path, lang if explicit else None)
+
+    return {"lang": lang, "t": lambda key: text(key, lang), "lang_url": lang_url, "link": link,
+            "languages": LANGUAGES}
+
+
+def init_app(app: Flask) -> None:
+    """Give every template the reader's language and `t`, `lang_url`, `link`, `languages`."""
+    app.context_processor(_template_helpers)
