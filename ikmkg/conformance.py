@@ -35,6 +35,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from ikmkg.terms import to_rdflib
+
 #: The named graph of the validation store that marks ill-typed literals (never published).
 ILL_TYPED_GRAPH = ox.NamedNode("urn:ikmkg:validation:ill-typed")
 _MARK = "<urn:ikmkg:validation:illTyped>"
@@ -101,20 +103,6 @@ class Result:
     #: the SPARQL constraint node, for SHACL-SPARQL results (sh:sourceConstraint)
     constraint: Node | None = None
     inverse: bool = False
-
-
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> Node | None:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == str(XSD.string):  # as rdflib parses "..." (RDF 1.1: the same)
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 def sparql_term(node: Node) -> str:
@@ -287,7 +275,8 @@ def mark_ill_typed(store: ox.Store, graphs: Sequence[ox.NamedNode]) -> int:
     try:
         for row in rows:
             literal = row["o"]
-            value = to_rdflib(literal)
+            # as rdflib's parser (hence pySHACL) reads it: lexical form normalised
+            value = Literal(literal.value, datatype=URIRef(literal.datatype.value))
             if str(value) != literal.value:
                 raise Unsupported(f"the literal {literal} is read as {str(value)!r} by rdflib")
             if value.ill_typed is True or not actual_datatype(None, value, value.datatype):

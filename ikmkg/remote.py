@@ -58,7 +58,8 @@ from rdflib.term import Node
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
 from ikmkg.remote_sparql import check_remote, rename_graphs, serialise_graph, serialise_solutions
-from ikmkg.store import QueryResult, StoreBase, to_rdflib
+from ikmkg.store import QueryResult, StoreBase
+from ikmkg.terms import to_rdflib
 
 log = logging.getLogger(__name__)
 

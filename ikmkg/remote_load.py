@@ -33,7 +33,7 @@ from ikmkg.errors import IkmkgError
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
 from ikmkg.remote import (DCT, NTRIPLES, SEQUENCE, VERSION_PREFIX, RemoteStore, meta_graph,
                           version_graph)
-from ikmkg.store import to_oxigraph
+from ikmkg.terms import to_oxigraph
 
 log = logging.getLogger(__name__)
 

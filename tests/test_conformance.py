@@ -25,6 +25,7 @@ from ikmkg import conformance
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
 from ikmkg.settings import Settings
+from ikmkg.terms import to_rdflib
 from ikmkg.validation import ValidationReport, check_conformance, shorten, validate
 
 SHAPES_DIR = Path(__file__).parent / "data" / "shapes"
@@ -299,8 +300,7 @@ def test_fast_path_publishes_what_the_rdflib_path_does(fast_always, tmp_path, ba
             g = Graph()
             iri = ox.NamedNode(str(kg_module.graph_iri(slow.base_uri, name)))
             for q in store.quads_for_pattern(None, None, None, iri):
-                g.add(tuple(conformance.to_rdflib(t) for t in (q.subject, q.predicate,
-                                                               q.object)))
+                g.add(tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object)))
             graphs.append(g)
         from rdflib.compare import isomorphic
 

@@ -25,7 +25,7 @@ from ikmkg.kg import GRAPH_NAMES, graph_iri, rebase_term
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.releases.records import Release, get_release, list_releases, snapshot_quads, version_iri
 from ikmkg.settings import CANONICAL_BASE, Settings
-from ikmkg.store import to_rdflib
+from ikmkg.terms import to_rdflib
 
 #: The Changeset vocabulary (Tunnicliffe and Davis, 2005), for changelogs.
 CS = Namespace("http://purl.org/vocab/changeset/schema#")

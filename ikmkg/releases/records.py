@@ -18,12 +18,12 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, VOID
 
-from ikmkg.describe import plain_string
 from ikmkg.errors import DataError, NotFound
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, dataset_iri, graph_iri, rebase, rebase_term
 from ikmkg.namespaces import DCAT, SPDX, bind_prefixes
 from ikmkg.settings import CANONICAL_BASE, Settings
-from ikmkg.store import EmbeddedStore, to_rdflib
+from ikmkg.store import EmbeddedStore
+from ikmkg.terms import to_rdflib
 
 RELEASES_DIR = "releases"
 RELEASE_FILE = "release.ttl"
@@ -161,9 +161,7 @@ def knowledge_graph(release: Release, base_uri: str = CANONICAL_BASE) -> Knowled
         name = by_iri.get(q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else "")
         if name is None:
             raise DataError(f"{release.snapshot}: a statement outside the three named graphs")
-        # RDF 1.1: "x" is "x"^^xsd:string; rdflib tells them apart, the loaded files say "x".
-        graphs[name].add((to_rdflib(q.subject), to_rdflib(q.predicate),
-                          plain_string(to_rdflib(q.object))))
+        graphs[name].add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
     kg = KnowledgeGraph(graphs["ontology"], graphs["shapes"], graphs["data"],
                         content_hash=release.snapshot_sha256)
     return rebase(kg, base_uri) if base_uri != CANONICAL_BASE else kg

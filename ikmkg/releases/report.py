@@ -17,7 +17,7 @@ from ikmkg import dumps
 from ikmkg.kg import rebase_term
 from ikmkg.releases.records import VALIDATION_FILE, Release
 from ikmkg.settings import CANONICAL_BASE
-from ikmkg.store import to_oxigraph
+from ikmkg.terms import to_oxigraph
 
 
 def report_turtle(report_graph: Graph) -> bytes:
