@@ -34,6 +34,7 @@ from ikmkg.errors import DataError
 from ikmkg.kg import KnowledgeGraph, OxigraphGraph, rebase
 from ikmkg.namespaces import prefixes
 from ikmkg.settings import CANONICAL_BASE
+from ikmkg.shape_compiler import compile_shapes
 from ikmkg.terms import to_rdflib
 
 #: Subclass axioms of the W3C vocabularies ikm.ttl reuses but does not import
@@ -261,7 +262,7 @@ def check_conformance(graph: OxigraphGraph) -> list[conformance.Result]:
     for quad in graph.store.quads_for_pattern(None, None, None, graph.graph("shapes")):
         shapes.add((to_rdflib(quad.subject), to_rdflib(quad.predicate),
                     to_rdflib(quad.object)))
-    checker = conformance.compile_shapes(shapes)
+    checker = compile_shapes(shapes)
     store = graph.store
     try:
         store.update(f"INSERT {{ GRAPH {HIERARCHY_GRAPH} {{ ?s <{RDFS.subClassOf}> ?o }} }} "
