@@ -131,7 +131,7 @@ def load(store: str, update_url: str | None, graph_store_url: str | None,
 
     from ikmkg.errors import IkmkgError
     from ikmkg.remote import RemoteStore
-    from ikmkg.remote import load as load_remote
+    from ikmkg.remote_load import load as load_remote
     from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store)
@@ -211,7 +211,7 @@ def release(version: str, release_date, out_dir: Path | None, base_uri: str | No
     """
     from rdflib import Graph
 
-    from ikmkg import release as release_module
+    from ikmkg import releases as release_module
     from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)

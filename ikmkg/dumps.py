@@ -41,7 +41,8 @@ from ikmkg.errors import DataError
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
 from ikmkg.namespaces import prefixes
 from ikmkg.settings import Settings
-from ikmkg.store import Store, to_oxigraph
+from ikmkg.store import Store
+from ikmkg.terms import to_oxigraph
 
 #: Bump when the set of files or their layout changes: part of the cache key of built dumps.
 LAYOUT_VERSION = "1"

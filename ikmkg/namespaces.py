@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
-from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, QB, RDF, RDFS, SDO, SH, SKOS, TIME, VOID, XSD
+from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, QB, RDF, RDFS, SDO, SH, SKOS, TIME, VOID, XSD
 
 from ikmkg.settings import CANONICAL_BASE
 
@@ -126,6 +126,8 @@ IKMSH = Namespace(CANONICAL_BASE + "shapes#")
 WD = Namespace("http://www.wikidata.org/entity/")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+#: DCAT 3 terms (rdflib's DCAT namespace predates `dcat:version` and friends).
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
 
 #: Prefixes that are the same under every base.
 STATIC_PREFIXES: dict[str, Namespace] = {

@@ -88,8 +88,9 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _unescape(text: str) -> str:
-    # SPARQL 1.1 §19.2: \u escapes are processed before parsing; check what a parser would see.
+def unescape(text: str) -> str:
+    """`text` with its \\u escapes replaced, as a SPARQL parser reads it (SPARQL 1.1 §19.2:
+    they are processed before parsing)."""
     return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
 
 
@@ -144,7 +145,7 @@ def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
     Raises:
         QueryError: an update, SERVICE, LOAD, or a dataset outside the published graphs.
     """
-    tokens = tokenize(_unescape(text))
+    tokens = tokenize(unescape(text))
     words = [t.text.upper() if t.kind == "word" else None for t in tokens]
     prefixes: dict[str, str] = {}
     base = ""
@@ -182,7 +183,7 @@ def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
             k += 1
         if k >= len(tokens):
             continue  # the parser reports the truncated query
-        iri = _resolve(tokens[k], prefixes, base)
+        iri = resolve_iri(tokens[k], prefixes, base)
         if iri is None or iri not in allowed_graphs:
             shown = iri or tokens[k].text
             raise QueryError(
@@ -193,12 +194,13 @@ def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
     evaluated = text
     cap = max_results
     if max_results and form == "SELECT":
-        evaluated, cap = _limit(text, tokens if text == _unescape(text) else tokenize(text),
+        evaluated, cap = _limit(text, tokens if text == unescape(text) else tokenize(text),
                                 max_results)
     return CheckedQuery(evaluated, form, bool(from_graphs), cap)
 
 
-def _resolve(token: Token, prefixes: dict[str, str], base: str) -> str | None:
+def resolve_iri(token: Token, prefixes: dict[str, str], base: str) -> str | None:
+    """The IRI an `iri` or `pname` token names under `prefixes` and `base` (None: not one)."""
     if token.kind == "iri":
         return urljoin(base, token.text[1:-1]) if base else token.text[1:-1]
     if token.kind == "pname":

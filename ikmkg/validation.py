@@ -34,6 +34,8 @@ from ikmkg.errors import DataError
 from ikmkg.kg import KnowledgeGraph, OxigraphGraph, rebase
 from ikmkg.namespaces import prefixes
 from ikmkg.settings import CANONICAL_BASE
+from ikmkg.shape_compiler import compile_shapes
+from ikmkg.terms import to_rdflib
 
 #: Subclass axioms of the W3C vocabularies ikm.ttl reuses but does not import
 #: (W3C ORG section 5.1; OWL-Time section 4.2.3).
@@ -258,9 +260,9 @@ def check_conformance(graph: OxigraphGraph) -> list[conformance.Result]:
         raise conformance.Unsupported("; ".join(graph.doubts))
     shapes = Graph()
     for quad in graph.store.quads_for_pattern(None, None, None, graph.graph("shapes")):
-        shapes.add((conformance.to_rdflib(quad.subject), conformance.to_rdflib(quad.predicate),
-                    conformance.to_rdflib(quad.object)))
-    checker = conformance.compile_shapes(shapes)
+        shapes.add((to_rdflib(quad.subject), to_rdflib(quad.predicate),
+                    to_rdflib(quad.object)))
+    checker = compile_shapes(shapes)
     store = graph.store
     try:
         store.update(f"INSERT {{ GRAPH {HIERARCHY_GRAPH} {{ ?s <{RDFS.subClassOf}> ?o }} }} "

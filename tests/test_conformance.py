@@ -23,8 +23,11 @@ from rdflib.namespace._SH import SH as SH_TERMS
 from ikmkg import app as app_module
 from ikmkg import conformance
 from ikmkg import kg as kg_module
+from ikmkg import shape_compiler
 from ikmkg.errors import DataError
 from ikmkg.settings import Settings
+from ikmkg.shape_compiler import compile_shapes
+from ikmkg.terms import to_rdflib
 from ikmkg.validation import ValidationReport, check_conformance, shorten, validate
 
 SHAPES_DIR = Path(__file__).parent / "data" / "shapes"
@@ -204,11 +207,11 @@ REFUSED = {
 def test_unimplemented_feature_is_refused(turtle):
     shapes = Graph().parse(data=PREFIXES + turtle, format="turtle")
     with pytest.raises(conformance.Unsupported):
-        conformance.compile_shapes(shapes)
+        compile_shapes(shapes)
 
 
 #: SHACL terms the compiler reads (or that carry no constraint), so may appear on a shape.
-READ = {t.removeprefix(str(SH)) for t in conformance._HANDLED | conformance._IGNORED}
+READ = {t.removeprefix(str(SH)) for t in shape_compiler.HANDLED | shape_compiler.IGNORED}
 
 
 SHACL_PROPERTIES = sorted(t for t in [*SH_TERMS.__annotations__, *SH_TERMS._extras]
@@ -227,14 +230,14 @@ def test_every_other_shacl_term_on_a_shape_is_refused(term):
     shapes = Graph().parse(data=PREFIXES + f"ex:S sh:targetClass ex:C ; sh:{term} ex:o .",
                            format="turtle")
     with pytest.raises(conformance.Unsupported):
-        conformance.compile_shapes(shapes)
+        compile_shapes(shapes)
 
 
 def test_the_shipped_and_bench_shapes_compile():
     for path in (ROOT / "ontology" / "shapes.ttl", ROOT / "bench" / "shapes.ttl"):
-        checker = conformance.compile_shapes(Graph().parse(path))
+        checker = compile_shapes(Graph().parse(path))
         assert checker.constraints
-    assert len(conformance.compile_shapes(Graph().parse(ROOT / "ontology" / "shapes.ttl"))
+    assert len(compile_shapes(Graph().parse(ROOT / "ontology" / "shapes.ttl"))
                .sparql) == 12
 
 
@@ -299,8 +302,7 @@ def test_fast_path_publishes_what_the_rdflib_path_does(fast_always, tmp_path, ba
             g = Graph()
             iri = ox.NamedNode(str(kg_module.graph_iri(slow.base_uri, name)))
             for q in store.quads_for_pattern(None, None, None, iri):
-                g.add(tuple(conformance.to_rdflib(t) for t in (q.subject, q.predicate,
-                                                               q.object)))
+                g.add(tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object)))
             graphs.append(g)
         from rdflib.compare import isomorphic
 

@@ -23,7 +23,8 @@ from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
 from ikmkg.kg import GRAPH_NAMES, graph_iri
 from ikmkg.settings import PROJECT_DIR, Settings
-from ikmkg.store import EmbeddedStore, to_oxigraph
+from ikmkg.store import EmbeddedStore
+from ikmkg.terms import to_oxigraph
 
 FIXTURE_PROJECT = TEST_DATA_DIR / "dumps"
 RAPPER = shutil.which("rapper")
@@ -144,7 +145,7 @@ def test_union_dump_parses_back_with_pyoxigraph(project, dump_dir, kind):
 
 
 def _rdflib(term):
-    from ikmkg.store import to_rdflib
+    from ikmkg.terms import to_rdflib
 
     return to_rdflib(term)
 

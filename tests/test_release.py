@@ -1,4 +1,4 @@
-"""Releases (ikmkg.release, `ikmkg release`, ikmkg.web.releases): two releases of a fixture
+"""Releases (ikmkg.releases, `ikmkg release`, ikmkg.web.releases): two releases of a fixture
 project that differ in a few statements (tests/data/releases/README.md says which), their
 changelog both ways, versioned dumps and their caching, `?version=` pages, citations parsed back
 by bibtexparser and citeproc-py, CITATION.cff, and the research bundle with its RO-Crate."""
@@ -25,8 +25,9 @@ from rdflib.namespace import PROV, RDF, RDFS, SH
 
 from conftest import TEST_DATA_DIR, make_app
 from ikmkg import kg as kg_module
-from ikmkg import release as rel
+from ikmkg import releases as rel
 from ikmkg.cli import cli
+from ikmkg.namespaces import DCAT
 from ikmkg.settings import PROJECT_DIR, Settings
 from ikmkg.store import EmbeddedStore
 
@@ -100,9 +101,9 @@ def test_release_files_and_metadata(project):
     assert first.snapshot_sha256 != second.snapshot_sha256
     g = Graph().parse(folder / V2 / "release.ttl")
     v2, v1 = URIRef(f"{DATASET}/{V2}"), URIRef(f"{DATASET}/{V1}")
-    assert (v2, rel.DCAT.previousVersion, v1) in g
+    assert (v2, DCAT.previousVersion, v1) in g
     assert (v2, PROV.wasRevisionOf, v1) in g
-    assert (v2, rel.DCAT.version, Literal(V2)) in g
+    assert (v2, DCAT.version, Literal(V2)) in g
     assert g.value(v2, URIRef("http://purl.org/dc/terms/issued")).toPython() == \
         dt.date.fromisoformat(DATE2)
     assert rel.latest_release(project).version == V2
@@ -259,7 +260,7 @@ def test_release_page_as_rdf(client, project):
     assert response.mimetype == "text/turtle"
     g = Graph().parse(data=response.data, format="turtle")
     v2 = URIRef(f"{DATASET}/{V2}")
-    assert (v2, rel.DCAT.previousVersion, URIRef(f"{DATASET}/{V1}")) in g
+    assert (v2, DCAT.previousVersion, URIRef(f"{DATASET}/{V1}")) in g
     assert len(set(g.subjects(RDF.type, rel.CS.ChangeSet))) == len(CHANGED)
     same = Graph().parse(data=client.get(f"/releases/{V2}.ttl").data, format="turtle")
     assert isomorphic(g, same)
@@ -353,9 +354,9 @@ def test_void_lists_releases(client):
     g = Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"})
                       .data, format="turtle")
     d = URIRef(DATASET)
-    assert set(g.objects(d, rel.DCAT.hasVersion)) == {URIRef(f"{DATASET}/{V1}"),
+    assert set(g.objects(d, DCAT.hasVersion)) == {URIRef(f"{DATASET}/{V1}"),
                                                       URIRef(f"{DATASET}/{V2}")}
-    assert g.value(d, rel.DCAT.hasCurrentVersion) == URIRef(f"{DATASET}/{V2}")
+    assert g.value(d, DCAT.hasCurrentVersion) == URIRef(f"{DATASET}/{V2}")
     assert (URIRef(f"{DATASET}/{V2}"), PROV.wasRevisionOf, URIRef(f"{DATASET}/{V1}")) in g
 
 
@@ -367,7 +368,7 @@ def test_releases_under_another_base(project):
                    project_dir=project.project_dir, cache_dir=project.cache_dir)
     c = app.test_client()
     g = Graph().parse(data=c.get(f"/releases/{V2}.ttl").data, format="turtle")
-    assert (URIRef(f"{base}id/dataset/ikmkg/{V2}"), rel.DCAT.previousVersion,
+    assert (URIRef(f"{base}id/dataset/ikmkg/{V2}"), DCAT.previousVersion,
             URIRef(f"{base}id/dataset/ikmkg/{V1}")) in g
     assert not [t for triple in g for t in triple if "w3id.org/ikmkg" in str(t)]
     old = Graph().parse(data=c.get("/doc/province/test-b.ttl?version=1.0.0").data,

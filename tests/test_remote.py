@@ -1,4 +1,5 @@
-"""The remote store backend (ikmkg.remote) against real Oxigraph and Virtuoso servers.
+"""The remote store backend (ikmkg.remote, remote_sparql, remote_load) against real Oxigraph
+and Virtuoso servers.
 
 Three parts:
 - a contract suite run on every backend (`backend` fixture in conftest: embedded, oxigraph,
@@ -30,18 +31,9 @@ from rdflib.compare import isomorphic
 from ikmkg import kg as kg_module
 from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
-from ikmkg.remote import (
-    DCT,
-    LOAD_PREFIX,
-    VERSION_PREFIX,
-    LoadError,
-    RemoteStore,
-    check_remote,
-    load,
-    meta_graph,
-    rename_graphs,
-    version_graph,
-)
+from ikmkg.remote import DCT, VERSION_PREFIX, RemoteStore, meta_graph, version_graph
+from ikmkg.remote_load import LOAD_PREFIX, Loader, LoadError, load
+from ikmkg.remote_sparql import check_remote, rename_graphs
 from ikmkg.settings import CANONICAL_BASE, Settings
 from ikmkg.store import EmbeddedStore
 
@@ -331,14 +323,16 @@ def server(request, tmp_path_factory):
 
 
 def _counts(store: RemoteStore) -> tuple[int, ...]:
-    rows = store._select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    rows = store.select_unchecked(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
     by_graph = {str(r["g"]): int(r["n"]) for r in rows}
     return tuple(by_graph.get(g, 0) for g in sorted(GRAPHS))
 
 
 def _ikmkg_graphs(store: RemoteStore) -> set[str]:
     """The graphs the store holds (its own names), but for a store's system graphs."""
-    rows = store._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", dataset=False)
+    rows = store.select_unchecked("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                  dataset=False)
     return {str(r["g"]) for r in rows if str(r["g"]).startswith((CANONICAL_BASE, "urn:ikmkg:"))}
 
 
@@ -386,16 +380,15 @@ def test_superseded_versions_are_dropped_after_the_grace_period(server):
     kg = kg_module.load(Settings(project_dir=str(PAGES_PROJECT)))
     store = RemoteStore(server.url, base_uri=CANONICAL_BASE, user=server.user,
                         password=server.password, version_ttl=0)
-    before = store._select(f"SELECT ?v WHERE {{ GRAPH <{meta_graph(CANONICAL_BASE)}> {{ ?v ?p ?o "
-                           f'FILTER(STRSTARTS(STR(?v), "{VERSION_PREFIX}")) }} }}', dataset=False)
+    before = store.select_unchecked(
+        f"SELECT ?v WHERE {{ GRAPH <{meta_graph(CANONICAL_BASE)}> {{ ?v ?p ?o "
+        f'FILTER(STRSTARTS(STR(?v), "{VERSION_PREFIX}")) }} }}', dataset=False)
     assert before  # the tests above loaded versions, replaced less than the grace period ago
     kept = load(store, kg)
     assert kept.dropped == []
     # What an ikmkg before versioned graphs left: graphs under the public names, its identifier.
     meta = meta_graph(CANONICAL_BASE)
-    from ikmkg.remote import _Loader
-
-    _Loader(store, None, None).update(
+    Loader(store, None, None).update(
         f'INSERT DATA {{ GRAPH <{CANONICAL_BASE}graph/data> {{ <urn:x:a> <urn:x:b> "old" }} '
         f'GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> "old" }} }}', "seeding")
     assert store.version == kg.content_hash and len(store) == 200  # neither shows
@@ -415,24 +408,23 @@ def test_a_load_the_store_refuses_leaves_the_published_version(server, monkeypat
     with pytest.raises(LoadError, match="uploading"):  # refused at the first upload
         load(store, kg, graph_store_url=server.url.rsplit("/", 1)[0] + "/no-such-service")
     assert (store.published(), _ikmkg_graphs(store), _counts(store)) == before
-    from ikmkg.remote import _Loader
-
-    update = _Loader.update
+    update = Loader.update
 
     def refuse_the_record(self, text: str, what: str) -> None:
         if text.startswith("INSERT DATA") and VERSION_PREFIX in text:
             raise LoadError(f"{what}: refused by the test")
         update(self, text, what)
 
-    monkeypatch.setattr(_Loader, "update", refuse_the_record)
+    monkeypatch.setattr(Loader, "update", refuse_the_record)
     with pytest.raises(LoadError, match="refused by the test"):  # every graph uploaded first
         load(store, kg)
     assert (store.published(), _ikmkg_graphs(store), _counts(store)) == before
 
 
 def _claims_in(store: RemoteStore) -> set[str]:
-    rows = store._select(f"SELECT ?l WHERE {{ GRAPH <{meta_graph(CANONICAL_BASE)}> {{ ?l ?p ?o "
-                         f'FILTER(STRSTARTS(STR(?l), "{LOAD_PREFIX}")) }} }}', dataset=False)
+    rows = store.select_unchecked(
+        f"SELECT ?l WHERE {{ GRAPH <{meta_graph(CANONICAL_BASE)}> {{ ?l ?p ?o "
+        f'FILTER(STRSTARTS(STR(?l), "{LOAD_PREFIX}")) }} }}', dataset=False)
     return {str(r["l"])[len(LOAD_PREFIX):] for r in rows}
 
 
@@ -440,12 +432,10 @@ def _seed_claim(store: RemoteStore, key: str, hours_ago: float, with_graph: bool
     """What a load killed after `hours_ago` leaves: its claim and (maybe) a half-filled graph."""
     import datetime as dt
 
-    from ikmkg.remote import _Loader
-
     started = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)).replace(microsecond=0)
     graph = (f'GRAPH <{version_graph(CANONICAL_BASE, "data", key)}> {{ <urn:x:a> <urn:x:b> 1 }} '
              if with_graph else "")
-    _Loader(store, None, None).update(
+    Loader(store, None, None).update(
         f"INSERT DATA {{ {graph}GRAPH <{meta_graph(CANONICAL_BASE)}> {{ <{LOAD_PREFIX}{key}> "
         f'<{DCT}created> "{started.isoformat()}"^^<http://www.w3.org/2001/XMLSchema#dateTime> '
         "} }", "seeding a claim")

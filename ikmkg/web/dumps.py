@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template, request, send_file, url_for
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from ikmkg import dumps, void
+from ikmkg import dataset, dumps, void
 from ikmkg.errors import NotAcceptable, NotFound
 from ikmkg.kg import dataset_iri
 from ikmkg.web import get_settings, get_store
@@ -103,11 +103,11 @@ def _page(desc: void.Description, offered: dict[str, str], endpoint: str) -> str
     return render_template(
         "dumps.html", desc=desc, stats=desc.stats, files=_file_rows(desc.manifest),
         compact=compact, dataset=str(dataset_iri(settings.base_uri)),
-        alternates=_alternates(endpoint, offered), license=str(void.DATA_LICENSE),
+        alternates=_alternates(endpoint, offered), license=str(dataset.DATA_LICENSE),
         support_files=[{"name": n, "url": url_for("dumps.file", name=n), "type": t}
                        for n, t in dumps.SUPPORT_FILES.items()],
         void_url=url_for("dumps.well_known_void"), sparql=f"{settings.base_uri}sparql",
-        uri_space=void.uri_space(settings.base_uri))
+        uri_space=dataset.uri_space(settings.base_uri))
 
 
 @blueprint.get("/dumps/")

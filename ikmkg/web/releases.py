@@ -25,7 +25,8 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.routing import BaseConverter
 
 from ikmkg import describe as d
-from ikmkg import release as rel
+from ikmkg import dumps
+from ikmkg import releases as rel
 from ikmkg.errors import NotAcceptable, NotFound
 from ikmkg.formats import HTML
 from ikmkg.kg import dataset_iri
@@ -255,7 +256,7 @@ def dump_file(version: str, name: str) -> Response:
         mimetype, digest = entry.served_type, entry.sha256
     else:
         mimetype = "application/zip" if name.endswith(".zip") else \
-            rel.dumps.SUPPORT_FILES.get(name, "application/octet-stream")
+            dumps.SUPPORT_FILES.get(name, "application/octet-stream")
         digest = _digest(path)
     try:
         response = send_file(path, mimetype=mimetype, conditional=True, etag=digest,
