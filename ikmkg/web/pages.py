@@ -121,6 +121,15 @@ UI: dict[str, dict[str, str]] = {
     "fallback": {"en": "Labels are shown in English, else Indonesian, else without language tag.",
                  "id": "Label ditampilkan dalam bahasa Indonesia, jika tidak ada dalam bahasa "
                        "Inggris, jika tidak ada tanpa tag bahasa."},
+    # The query workbench (templates/sparql.html, _query_error.html, _code.html)
+    "query_error": {"en": "The query was not run", "id": "Kueri tidak dijalankan"},
+    "line": {"en": "line", "id": "baris"},
+    "column": {"en": "column", "id": "kolom"},
+    "may_come": {"en": "What may come here", "id": "Yang dapat muncul di sini"},
+    "in_code": {"en": "This query as code", "id": "Kueri ini sebagai kode"},
+    "in_code_note": {"en": "The same request, ready to run in your own analysis.",
+                     "id": "Permintaan yang sama, siap dijalankan dalam analisis Anda."},
+    "run_query": {"en": "Run query", "id": "Jalankan kueri"},
 }
 
 #: Questions for the home page, each a query over the ontology's own terms.
