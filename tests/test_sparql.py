@@ -224,7 +224,8 @@ def test_html_results_link_iris_and_escape_literals(client):
     response = client.get("/sparql", query_string={"query": query},
                           headers={"Accept": "text/html"})
     page = response.data.decode()
-    assert '<a href="/id/province/p00">https://w3id.org/ikmkg/id/province/p00</a>' in page
+    # a label links to its page, the full IRI on hover (issue #18)
+    assert '<a href="/id/province/p00" title="https://w3id.org/ikmkg/id/province/p00"' in page
     assert "&lt;b&gt;bold&lt;/b&gt; &amp;" in page and "<b>bold</b>" not in page
     for fmt in ("srj", "srx", "csv", "tsv"):
         assert f"format={fmt}" in page
@@ -323,7 +324,7 @@ def test_named_query_page_has_permalink_and_results(client):
         headers={"Accept": "text/html"}).data.decode()
     assert "Regencies of a province" in page
     assert "http://localhost/queries/regencies-of?province=" in page
-    assert '<a href="/id/regency/p02-r9">' in page
+    assert '<a href="/id/regency/p02-r9" ' in page
 
 
 def test_named_queries_are_rebased(tmp_path):

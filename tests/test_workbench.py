@@ -138,8 +138,9 @@ def test_a_valid_query_has_no_problem():
 
 
 def test_what_may_come_is_summarised_never_a_character_class():
-    for text in ("SELECT ?s WHERE { ?s ?p ?o . FILTER(?o = ) }", "SELECT ?s WHERE { ?s <a b> ?o }",
-                 "SELECT * WHERE { ?s ?p ?o } LIMT 3", "PREFIX ikm: <x:> SELECT * { ?s ?p ikm:a , }"):
+    for text in ("SELECT ?s WHERE { ?s ?p ?o . FILTER(?o = ) }",
+                 "SELECT ?s WHERE { ?s <a b> ?o }", "SELECT * WHERE { ?s ?p ?o } LIMT 3",
+                 "PREFIX ikm: <x:> SELECT * { ?s ?p ikm:a , }"):
         problem = query_syntax.diagnose(text, PREFIXES)
         assert problem.expected and len(problem.expected) <= 10
         assert not any(re.search(r"\\u\{|'\.\.=|\[_\]", item) for item in problem.expected)
@@ -147,7 +148,8 @@ def test_what_may_come_is_summarised_never_a_character_class():
 
 
 def test_a_syntax_error_shows_the_query_page_with_a_marker(client):
-    text = "PREFIX ikm: <https://w3id.org/ikmkg/ontology#>\nSELECT ?p WHERE {\n  ?p a ikm:Province\n  LIMT 3"
+    text = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#>\nSELECT ?p WHERE {\n"
+            "  ?p a ikm:Province\n  LIMT 3")
     response = client.post("/sparql", data={"query": text}, headers={"Accept": "text/html"})
     assert response.status_code == 400
     soup = page(response)
