@@ -116,4 +116,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(reconcile_web.blueprint)
     app.register_blueprint(fragments_web.blueprint)
     app.register_blueprint(maps_web.blueprint)
+    from ikmkg.web import workbench
+
+    app.register_blueprint(workbench.blueprint)
     return app

@@ -32,7 +32,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from ikmkg.errors import QueryError, TooManyRequests
+from ikmkg.errors import DataError, QueryError, TooManyRequests
 from ikmkg.formats import QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS
 from ikmkg.kg import rebase_text
 from ikmkg.namespaces import SD, bind_prefixes
@@ -560,13 +560,22 @@ class NamedQuery:
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _HEADER_LINE = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*)$", re.IGNORECASE)
+#: `#` and at least two spaces: the previous header line goes on (issue #17: a description of
+#: several lines is one description, not its first line).
+_CONTINUATION = re.compile(r"^#\s{2,}(\S.*)$")
+#: Request parameters that belong to the interface (the page's language), never to a query:
+#: `/queries/NAME?lang=id` runs NAME in an Indonesian page (issue #17).
+INTERFACE_PARAMETERS = frozenset({"lang"})
 
 
 def load_named_queries(folder: Path, base_uri: str) -> dict[str, NamedQuery]:
     """Every `*.rq` file of `folder` (sorted by name), rebased to `base_uri`.
 
     The leading comment lines carry `# title: ...`, `# description: ...` and any number of
-    `# param: name — description` lines.
+    `# param: name — description` lines; a line `#   more text` continues the one before.
+
+    Raises:
+        DataError: a query declares a parameter named like an interface parameter (`lang`).
     """
     queries = {}
     for path in sorted(Path(folder).glob("*.rq")):
@@ -575,19 +584,35 @@ def load_named_queries(folder: Path, base_uri: str) -> dict[str, NamedQuery]:
         text = rebase_text(path.read_text(encoding="utf-8"), base_uri)
         meta: dict[str, str] = {}
         params = []
+        lines: dict[str, list[str]] = {}  # key -> its lines; a param's key is "param <n>"
+        key = None
         for line in text.splitlines():
             if not line.startswith("#"):
                 if line.strip():
                     break
+                key = None
                 continue
             match = _HEADER_LINE.match(line)
-            if not match:
-                continue
-            key, value = match.group(1).lower(), match.group(2).strip()
-            if key == "param":
+            continued = _CONTINUATION.match(line)
+            if match:
+                key = match.group(1).lower()
+                if key == "param":
+                    key = f"param {len(lines)}"
+                lines[key] = [match.group(2).strip()]
+            elif continued and key is not None:
+                lines[key].append(continued.group(1).strip())
+            else:
+                key = None
+        for key, parts in lines.items():
+            value = " ".join(part for part in parts if part)
+            if key.startswith("param "):
                 params.append(_split_param(value))
             else:
                 meta[key] = value
+        reserved = INTERFACE_PARAMETERS & {name for name, _ in params}
+        if reserved:
+            raise DataError(f"{path.name}: the parameter name(s) {', '.join(sorted(reserved))} "
+                            "belong to the interface; name the query's parameter otherwise")
         queries[path.stem] = NamedQuery(path.stem, meta.get("title", path.stem),
                                         meta.get("description", ""), tuple(params), text)
     return queries

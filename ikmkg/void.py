@@ -14,7 +14,6 @@ import threading
 from rdflib import Graph
 
 from ikmkg import dumps
-from ikmkg.dataset import DATA_LICENSE  # noqa: F401 - ikmkg.web.pages reads void.DATA_LICENSE
 from ikmkg.dataset import Statistics, statistics, void_graph
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.releases.catalogue import catalogue_graph

@@ -184,3 +184,120 @@ def serious_violations(browser, url: str) -> list[str]:
 def test_no_serious_accessibility_violations(server, browser, name, lang):
     serious = serious_violations(browser, f"{server}{PAGES[name]}?lang={lang}")
     assert not serious, "\n".join(serious)
+
+
+# --- the query workbench (issues #17 and #18) --------------------------------------------------
+
+WORKBENCH_QUERY = ("PREFIX ikm: <{base}/ontology#>\n"
+                   "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+                   "SELECT ?province ?label WHERE {{\n"
+                   "  ?province a ikm:Province ; rdfs:label ?label .\n"
+                   "  FILTER(lang(?label) = \"id\")\n}}\nORDER BY ?label\nLIMIT 5\n")
+
+
+def _wait(browser, condition, seconds: float = 10):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds).until(condition)
+
+
+def _type_at_end(browser, text: str) -> None:
+    editor = browser.find_element(_by().CSS_SELECTOR, ".query-editor .cm-content")
+    editor.click()
+    browser.execute_script("const v = window.ikmkgEditor;"
+                           "v.dispatch({selection: {anchor: v.state.doc.length}}); v.focus();")
+    editor.send_keys(text)
+
+
+def test_editor_completes_the_ontology(server, browser):
+    browser.get(server + "/sparql")
+    assert not browser.find_element(_by().ID, "query").is_displayed()  # the editor replaced it
+    _type_at_end(browser, "\nikm:Pro")
+    options = _wait(browser, lambda b: [e.text for e in b.find_elements(
+        _by().CSS_SELECTOR, ".cm-tooltip-autocomplete li")] or None)
+    assert any(o.startswith("ikm:Province") and "Province" in o[len("ikm:Province"):]
+               for o in options), options
+    province = next(e for e in browser.find_elements(
+        _by().CSS_SELECTOR, ".cm-tooltip-autocomplete li")
+        if e.find_element(_by().CSS_SELECTOR, ".cm-completionLabel").text == "ikm:Province")
+    province.click()
+    text = browser.execute_script("return window.ikmkgEditor.state.doc.toString()")
+    assert text.rstrip().endswith("ikm:Province")
+    assert browser.find_element(_by().ID, "query").get_attribute("value") == text
+
+
+def test_editor_runs_the_query_and_shows_readable_results(server, browser):
+    browser.get(server + "/sparql")
+    browser.execute_script(
+        "const v = window.ikmkgEditor;"
+        "v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: arguments[0]}});",
+        WORKBENCH_QUERY.format(base=server))
+    browser.find_element(_by().CSS_SELECTOR, "form.query-form button[type=submit]").click()
+    rows = _wait(browser, lambda b: b.find_elements(_by().CSS_SELECTOR, ".results-table tbody tr"))
+    assert len(rows) == 5
+    link = rows[0].find_element(_by().CSS_SELECTOR, "td a")
+    assert link.get_attribute("title").startswith(server + "/id/province/")
+    assert not link.text.startswith("http")  # a label, the IRI on hover
+    assert "@id" in rows[0].find_elements(_by().TAG_NAME, "td")[1].text
+    # the text the user ran is still in the editor, and its code is offered
+    assert "ORDER BY ?label" in browser.execute_script(
+        "return window.ikmkgEditor.state.doc.toString()")
+    assert browser.find_element(_by().CSS_SELECTOR, ".query-code details[open] pre").text \
+        .startswith("import pandas as pd")
+
+
+def test_editor_marks_a_syntax_error(server, browser):
+    browser.get(server + "/sparql")
+    browser.execute_script(
+        "const v = window.ikmkgEditor;"
+        "v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: arguments[0]}});",
+        "SELECT ?s WHERE {\n  ?s ?p ?o\n} LIMT 3")
+    browser.find_element(_by().CSS_SELECTOR, "form.query-form button[type=submit]").click()
+    error = _wait(browser, lambda b: b.find_elements(_by().CSS_SELECTOR, ".query-error"))[0]
+    assert "line 3, column 3" in error.text and "LIMIT" in error.text
+    marked = browser.find_element(_by().CSS_SELECTOR, ".cm-error-line")
+    assert "LIMT 3" in marked.text
+
+
+@pytest.fixture(scope="module")
+def browser_without_javascript():
+    chromium, chromedriver = _browser_paths()
+    if not (chromium and chromedriver):
+        pytest.skip("Chromium or chromedriver is not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1280,900", "--lang=en-US"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {
+        "profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def test_query_page_works_without_javascript(server, browser_without_javascript):
+    browser = browser_without_javascript
+    browser.get(server + "/sparql")
+    assert not browser.find_elements(_by().CSS_SELECTOR, ".query-editor")
+    textarea = browser.find_element(_by().ID, "query")
+    assert textarea.is_displayed()
+    textarea.clear()
+    textarea.send_keys(WORKBENCH_QUERY.format(base=server))
+    browser.find_element(_by().CSS_SELECTOR, "form.query-form button[type=submit]").click()
+    rows = browser.find_elements(_by().CSS_SELECTOR, ".results-table tbody tr")
+    assert len(rows) == 5
+    assert browser.find_element(_by().ID, "query").get_attribute("value").startswith("PREFIX ikm:")
+    assert urlsplit(browser.current_url).path == "/sparql"
+    # the code snippets are there too, as disclosures
+    assert browser.find_element(_by().CSS_SELECTOR, ".query-code details[open] pre").is_displayed()
+
+
+def test_query_page_has_no_serious_accessibility_violations(server, browser):
+    serious = serious_violations(browser, f"{server}/queries/cq01-first-phase-provinces")
+    assert not serious, "\n".join(serious)

@@ -234,7 +234,8 @@ def test_html_results_link_iris_and_escape_literals(client):
     response = client.get("/sparql", query_string={"query": query},
                           headers={"Accept": "text/html"})
     page = response.data.decode()
-    assert '<a href="/id/province/p00">https://w3id.org/ikmkg/id/province/p00</a>' in page
+    # a label links to its page, the full IRI on hover (issue #18)
+    assert '<a href="/id/province/p00" title="https://w3id.org/ikmkg/id/province/p00"' in page
     assert "&lt;b&gt;bold&lt;/b&gt; &amp;" in page and "<b>bold</b>" not in page
     for fmt in ("srj", "srx", "csv", "tsv"):
         assert f"format={fmt}" in page
@@ -271,7 +272,7 @@ def test_named_query_list(client):
     names = [q["name"] for q in listing]
     assert names == ["all-labels", "provinces", "regencies-of", "regency-graph"]
     regencies = listing[names.index("regencies-of")]
-    assert [p["name"] for p in regencies["params"]] == ["province", "lang"]
+    assert [p["name"] for p in regencies["params"]] == ["province", "language"]
     html = client.get("/queries/", headers={"Accept": "text/html"}).data.decode()
     assert "Regencies of a province" in html
 
@@ -293,19 +294,19 @@ def test_named_construct_query(client):
 
 def test_named_query_parameters_are_bound_as_terms(client):
     rows = bindings(client.get("/queries/regencies-of", query_string={
-        "province": f"{CANONICAL_BASE}id/province/p01", "lang": "en"}))
+        "province": f"{CANONICAL_BASE}id/province/p01", "language": "en"}))
     assert [r["regency"]["value"].rsplit("/", 1)[1] for r in rows] == [
         f"p01-r{i}" for i in range(10)]
 
 
-@pytest.mark.parametrize("province,lang", [
+@pytest.mark.parametrize("province,language", [
     ("<x:a> } UNION { ?regency ?p ?label", "en"),
     (f"{CANONICAL_BASE}id/province/p01", 'en") || true || ("'),
     (f"{CANONICAL_BASE}id/province/p01", "en\" } ?regency ?x ?label . FILTER(\"1"),
 ])
-def test_named_query_parameters_cannot_inject(client, province, lang):
+def test_named_query_parameters_cannot_inject(client, province, language):
     response = client.get("/queries/regencies-of", query_string={"province": province,
-                                                                  "lang": lang})
+                                                                  "language": language})
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         assert bindings(response) == []
@@ -329,11 +330,11 @@ def test_named_query_csv_is_streamed_in_full(client):
 
 def test_named_query_page_has_permalink_and_results(client):
     page = client.get("/queries/regencies-of", query_string={
-        "province": f"{CANONICAL_BASE}id/province/p02", "lang": "en"},
+        "province": f"{CANONICAL_BASE}id/province/p02", "language": "en"},
         headers={"Accept": "text/html"}).data.decode()
     assert "Regencies of a province" in page
     assert f"{CANONICAL_BASE}queries/regencies-of?province=" in page
-    assert '<a href="/id/regency/p02-r9">' in page
+    assert '<a href="/id/regency/p02-r9" ' in page
 
 
 def test_named_queries_are_rebased(tmp_path):

@@ -143,7 +143,7 @@ def _labeller(graphs: list[Graph], lang: str, explicit: str | None) -> Labeller:
 
 def _term_value(node, labeller: Labeller) -> Value:  # noqa: ANN001
     if isinstance(node, BNode):
-        # labels are b<content hash>n<k><c14n label> (ikmkg.release.entity_statements)
+        # labels are b<content hash>n<k><c14n label> (ikmkg.releases.changes.entity_statements)
         text = str(node)
         return Value(text=f"_:{text[1:7]}" if text.startswith("b") else f"_:{text[-6:]}",
                      kind="blank")

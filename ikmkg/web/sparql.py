@@ -17,10 +17,10 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ikmkg import sparql
-from ikmkg.errors import NotAcceptable, NotFound, PayloadTooLarge, QueryError
+from ikmkg.errors import IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, QueryError
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
-from ikmkg.web import external_url, get_settings, get_store, ops
+from ikmkg.web import external_url, get_settings, get_store, ops, workbench
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -178,7 +178,19 @@ def endpoint() -> Response:
         if request.method == "POST":
             raise QueryError("no query given: send it as query= or as application/sparql-query")
         return _describe_service(protocol)
-    return _run(protocol)
+    return _run_or_page(protocol)
+
+
+def _run_or_page(protocol: sparql.ProtocolRequest,
+                 named: sparql.NamedQuery | None = None) -> Response:
+    """`_run`; a refused or failed query asked from the page comes back on the page, its text
+    in the editor and the error beside it (issue #17: nothing the user typed is lost)."""
+    try:
+        return _run(protocol, named)
+    except IkmkgError as error:
+        if not workbench.wants_page(protocol):
+            raise
+        return _page(None, protocol, named, error=error)
 
 
 def _describe_service(protocol: sparql.ProtocolRequest) -> Response:
@@ -261,12 +273,12 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql.ProtocolRequest, resul
 
 def _parameters(named: sparql.NamedQuery, protocol: sparql.ProtocolRequest) -> dict[str, str]:
     declared = {name for name, _ in named.params}
-    unknown = set(protocol.params) - declared
+    unknown = set(protocol.params) - declared - sparql.INTERFACE_PARAMETERS
     if unknown:
         raise QueryError(f"unknown parameter(s) {', '.join(sorted(unknown))}; this query takes "
                          + (", ".join(sorted(declared)) or "none"))
     return {name: sparql.parameter_term(value) for name, value in protocol.params.items()
-            if value != ""}
+            if value != "" and name in declared}
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -341,12 +353,13 @@ def _downloads(kind: str, protocol: sparql.ProtocolRequest,
 
 
 def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
-          named: sparql.NamedQuery | None = None) -> Response:
+          named: sparql.NamedQuery | None = None, error: IkmkgError | None = None) -> Response:
     store = get_store()
     results = downloads = None
     figures = {}
     if checked is not None:
         results = _results_table(checked, protocol, named)
+        workbench.label_cells(results, _lang())
         downloads = _downloads(checked.kind, protocol, named)
         if checked.kind == "solutions":
             from ikmkg.web import maps  # bar chart / province map of the result, if it fits
@@ -354,14 +367,25 @@ def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
             figures = maps.result_figures(results)
     text = protocol.query if protocol.query is not None else sparql_prologue(store.base_uri) \
         + "\nSELECT ?s ?p ?o WHERE {\n  ?s ?p ?o\n}\nLIMIT 25\n"
+    run = text
+    if named is not None:  # the code runs the text the named query's URL runs
+        try:
+            run = sparql.bind_parameters(named.text, _parameters(named, protocol))
+        except QueryError:
+            run = named.text
     html = render_template("sparql.html", query=text, results=results, downloads=downloads,
                            figures=figures,
                            named=named, params=protocol.params,
                            permalink=external_url("sparql.named_query", name=named.name,
                                                   **protocol.params) if named else None,
                            examples=list(_named_queries().values()),
-                           graphs=store.graph_iris, settings=get_settings())
-    response = Response(html, mimetype="text/html")
+                           graphs=store.graph_iris, settings=get_settings(),
+                           error=error, problem=workbench.problem(protocol.query, error),
+                           code=workbench.code(run, checked.kind if checked else "solutions"))
+    response = Response(html, mimetype="text/html",
+                        status=error.status if error is not None else 200)
+    if error is not None:
+        response.headers.update(error.headers)
     response.headers["Vary"] = "Accept"
     sd = url_for("sparql.endpoint", _external=False)
     response.headers["Link"] = f'<{sd}>; rel="service-desc"; type="text/turtle"'
@@ -408,4 +432,10 @@ def named_query(name: str) -> Response:
     if protocol.query is not None or protocol.default_graph_uris or protocol.named_graph_uris:
         raise QueryError("a named query takes parameters, not a query or a dataset")
     protocol.query = named.text
-    return _run(protocol, named)
+    return _run_or_page(protocol, named)
+
+
+def _lang() -> str:
+    from ikmkg.web.pages import reader_language
+
+    return reader_language()[0]

@@ -1,6 +1,6 @@
 """Time travel: `/doc/...?version=V`, a resource as it was in release V (HTML or RDF).
 
-The release's snapshot is loaded into a small in-memory store (ikmkg.release.release_store); the
+The release's snapshot is loaded into a small in-memory store (ikmkg.releases.release_store); the
 page is the live resource page's template with links kept on that release, plus what the
 releases say about the resource (ikmkg.web.releases.resource_extras). Rendered documents are
 cached: a release never changes.
@@ -14,7 +14,7 @@ from flask import Response, render_template, request
 from rdflib import Graph
 
 from ikmkg import describe as d
-from ikmkg import release as rel
+from ikmkg import releases as rel
 from ikmkg.formats import HTML
 from ikmkg.kg import dataset_iri
 from ikmkg.view import resource_view
