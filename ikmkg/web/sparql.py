@@ -21,6 +21,7 @@ from ikmkg.errors import IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, Q
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.web import external_url, get_settings, get_store, ops, workbench
+from ikmkg.web.i18n import reader_language
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -436,6 +437,4 @@ def named_query(name: str) -> Response:
 
 
 def _lang() -> str:
-    from ikmkg.web.pages import reader_language
-
     return reader_language()[0]

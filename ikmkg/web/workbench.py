@@ -17,6 +17,7 @@ from ikmkg import search as search_index
 from ikmkg.errors import IkmkgError, QueryError
 from ikmkg.namespaces import prefixes
 from ikmkg.web import get_store
+from ikmkg.web.i18n import reader_language
 
 blueprint = Blueprint("workbench", __name__)
 
@@ -83,8 +84,6 @@ def code(query: str, kind: str) -> list[tuple[str, str, str]]:
 def vocabulary() -> Response:
     """What the editor completes: prefixes, and the ontology's classes and properties with
     their labels in the reader's language (`?lang=`, else Accept-Language)."""
-    from ikmkg.web.pages import reader_language
-
     lang, _ = reader_language()
     store = get_store()
     known = prefixes(store.base_uri)
