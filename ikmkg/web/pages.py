@@ -26,7 +26,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 from rdflib import Graph
 from rdflib.namespace import DCTERMS, RDFS
 
-from ikmkg import dataset
+from ikmkg.dataset import DATA_LICENSE
 from ikmkg import describe as d
 from ikmkg import void
 from ikmkg.kg import dataset_iri
@@ -274,7 +274,7 @@ def _home_page() -> str:
     about = d.describe(store, str(dataset))
     about_labeller = Labeller(about, lang, store.base_uri, href, extra=ontology)
     licenses = [about_labeller.value(o) for o in about.objects(dataset, DCTERMS.license)]
-    licenses = licenses or [labeller.value(dataset.DATA_LICENSE)]
+    licenses = licenses or [labeller.value(DATA_LICENSE)]
     title = about_labeller.best_literal(dataset, (DCTERMS.title, RDFS.label))
     description = about_labeller.best_literal(dataset, (DCTERMS.description, RDFS.comment))
     prologue = sparql_prologue(store.base_uri)
