@@ -48,24 +48,43 @@ def cli() -> None:
               default="text", show_default=True,
               help="Report format: text (grouped by focus node, for people), json (the same, for "
                    "programs) or turtle (the SHACL validation report graph).")
+@click.option("--alone", is_flag=True, default=False,
+              help="Check FILES by themselves, without the rest of data/, and report every "
+                   "result.")
 @base_uri_option
 @project_dir_option
-def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
+def validate(files: tuple[Path, ...], output_format: str, alone: bool, base_uri: str | None,
              project_dir: str | None) -> None:
     """Check Turtle syntax and the SHACL shapes of FILES (default: the shipped data/*.ttl).
 
-    FILES are checked together, with the shipped ontology and shapes, always under the canonical
-    base they are written in. A syntax error is reported as FILE:LINE:COLUMN; the report lists
-    each failing focus node with its file, then each result's message, path, value and shape.
+    FILES are checked in place of the data files of the same name, together with the rest of
+    the project's data/ (so a reference to a node stated elsewhere resolves), and the report
+    names only the results whose focus node FILES state. With --alone, FILES are checked by
+    themselves and every result is reported. The shipped ontology and shapes apply, always
+    under the canonical base the files are written in. A syntax error is reported as
+    FILE:LINE:COLUMN; the report lists each failing focus node with its file, then each
+    result's message, path, value and shape.
 
     Exits 0 when the data conforms, 1 when it violates a shape, 2 on a syntax or load error.
     """
     from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    paths: list[Path] | None = None
+    if files and not alone:
+        # issue #17: a file of data/ checked alone misses the nodes it refers to
+        names = {path.name for path in files}
+        paths = [*files, *(path for path in kg_module.data_files(settings)
+                           if path.name not in names)]
+    elif files:
+        paths = list(files)
     try:
-        kg = kg_module.load(settings, files or None)
+        kg = kg_module.load(settings, paths)
         report = run_validation(kg)
+        if files and not alone:
+            stated = {subject for path in files
+                      for subject in kg_module.parse_turtle(path).subjects(unique=True)}
+            report = report.about(stated)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
     if output_format == "json":
