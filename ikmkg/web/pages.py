@@ -36,7 +36,7 @@ from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.documents import (
-    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, last_modified, make_href, not_found_page,
+    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, make_href, not_found_page,
     page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
 )
 from ikmkg.web.i18n import reader_language, text
@@ -299,9 +299,8 @@ def _home_page() -> str:
         licenses=licenses,
         dataset=about_labeller.value(dataset_node) if len(about) else None,
         dataset_iri=str(dataset_node),
-        version=store.version[:12],
         base_uri=store.base_uri,
-        today=last_modified().date().isoformat(),
+        citation=releases.dataset_citation(),
     )
 
 
