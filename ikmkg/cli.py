@@ -101,8 +101,9 @@ def validate(files: tuple[Path, ...], output_format: str, alone: bool, base_uri:
               help="Interface to listen on [env IKMKG_HOST].")
 @click.option("--port", default=8080, show_default=True, type=int, envvar="IKMKG_PORT",
               help="TCP port to listen on [env IKMKG_PORT].")
-@click.option("--workers", default=2, show_default=True, type=int, envvar="IKMKG_WORKERS",
-              help="Worker processes of the HTTP server (Granian) [env IKMKG_WORKERS].")
+@click.option("--workers", default=None, type=click.IntRange(min=1), envvar="IKMKG_WORKERS",
+              help="Worker processes of the HTTP server (Granian) [env IKMKG_WORKERS]. "
+                   "[default: 2, or the number of CPU cores if fewer]")
 @base_uri_option
 @project_dir_option
 @click.option("--store", default=None, envvar="IKMKG_STORE",
@@ -111,17 +112,26 @@ def validate(files: tuple[Path, ...], output_format: str, alone: bool, base_uri:
               envvar="IKMKG_STORE_MODE", help=HELP["store_mode"] + " [env IKMKG_STORE_MODE]")
 @click.option("--watch", is_flag=True, default=False,
               help="Reload when files under ontology/ or data/ change (as on SIGHUP).")
-def serve(host: str, port: int, workers: int, base_uri: str | None,
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              envvar="IKMKG_LOG_FORMAT",
+              help="text: where it serves, how to stop, and warnings; json: one JSON object a "
+                   "line, with a line per request [env IKMKG_LOG_FORMAT]. [default: text on a "
+                   "terminal, else json]")
+def serve(host: str, port: int, workers: int | None, base_uri: str | None,
           project_dir: str | None, store: str | None, store_mode: str | None,
-          watch: bool) -> None:
-    """Validate the graph and serve it (SPARQL endpoint and pages) with Granian."""
+          watch: bool, log_format: str | None) -> None:
+    """Validate the graph and serve it (SPARQL endpoint and pages) with Granian.
+
+    Stop it with Ctrl+C (SIGINT) or SIGTERM; SIGHUP reloads the data.
+    """
     from ikmkg.errors import BackendUnavailable
     from ikmkg.server import run_server
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store,
                                  store_mode=store_mode)
     try:
-        run_server(settings, host=host, port=port, workers=workers, watch=watch)
+        run_server(settings, host=host, port=port, workers=workers, watch=watch,
+                   log_format=log_format)
     except (DataError, BackendUnavailable) as exc:
         raise DataLoadError(exc.message) from None
 
