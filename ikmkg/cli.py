@@ -48,24 +48,43 @@ def cli() -> None:
               default="text", show_default=True,
               help="Report format: text (grouped by focus node, for people), json (the same, for "
                    "programs) or turtle (the SHACL validation report graph).")
+@click.option("--alone", is_flag=True, default=False,
+              help="Check FILES by themselves, without the rest of data/, and report every "
+                   "result.")
 @base_uri_option
 @project_dir_option
-def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
+def validate(files: tuple[Path, ...], output_format: str, alone: bool, base_uri: str | None,
              project_dir: str | None) -> None:
     """Check Turtle syntax and the SHACL shapes of FILES (default: the shipped data/*.ttl).
 
-    FILES are checked together, with the shipped ontology and shapes, always under the canonical
-    base they are written in. A syntax error is reported as FILE:LINE:COLUMN; the report lists
-    each failing focus node with its file, then each result's message, path, value and shape.
+    FILES are checked in place of the data files of the same name, together with the rest of
+    the project's data/ (so a reference to a node stated elsewhere resolves), and the report
+    names only the results whose focus node FILES state. With --alone, FILES are checked by
+    themselves and every result is reported. The shipped ontology and shapes apply, always
+    under the canonical base the files are written in. A syntax error is reported as
+    FILE:LINE:COLUMN; the report lists each failing focus node with its file, then each
+    result's message, path, value and shape.
 
     Exits 0 when the data conforms, 1 when it violates a shape, 2 on a syntax or load error.
     """
     from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
+    paths: list[Path] | None = None
+    if files and not alone:
+        # issue #17: a file of data/ checked alone misses the nodes it refers to
+        names = {path.name for path in files}
+        paths = [*files, *(path for path in kg_module.data_files(settings)
+                           if path.name not in names)]
+    elif files:
+        paths = list(files)
     try:
-        kg = kg_module.load(settings, files or None)
+        kg = kg_module.load(settings, paths)
         report = run_validation(kg)
+        if files and not alone:
+            stated = {subject for path in files
+                      for subject in kg_module.parse_turtle(path).subjects(unique=True)}
+            report = report.about(stated)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
     if output_format == "json":
@@ -82,8 +101,9 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
               help="Interface to listen on [env IKMKG_HOST].")
 @click.option("--port", default=8080, show_default=True, type=int, envvar="IKMKG_PORT",
               help="TCP port to listen on [env IKMKG_PORT].")
-@click.option("--workers", default=2, show_default=True, type=int, envvar="IKMKG_WORKERS",
-              help="Worker processes of the HTTP server (Granian) [env IKMKG_WORKERS].")
+@click.option("--workers", default=None, type=click.IntRange(min=1), envvar="IKMKG_WORKERS",
+              help="Worker processes of the HTTP server (Granian) [env IKMKG_WORKERS]. "
+                   "[default: 2, or the number of CPU cores if fewer]")
 @base_uri_option
 @project_dir_option
 @click.option("--store", default=None, envvar="IKMKG_STORE",
@@ -92,17 +112,26 @@ def validate(files: tuple[Path, ...], output_format: str, base_uri: str | None,
               envvar="IKMKG_STORE_MODE", help=HELP["store_mode"] + " [env IKMKG_STORE_MODE]")
 @click.option("--watch", is_flag=True, default=False,
               help="Reload when files under ontology/ or data/ change (as on SIGHUP).")
-def serve(host: str, port: int, workers: int, base_uri: str | None,
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              envvar="IKMKG_LOG_FORMAT",
+              help="text: where it serves, how to stop, and warnings; json: one JSON object a "
+                   "line, with a line per request [env IKMKG_LOG_FORMAT]. [default: text on a "
+                   "terminal, else json]")
+def serve(host: str, port: int, workers: int | None, base_uri: str | None,
           project_dir: str | None, store: str | None, store_mode: str | None,
-          watch: bool) -> None:
-    """Validate the graph and serve it (SPARQL endpoint and pages) with Granian."""
+          watch: bool, log_format: str | None) -> None:
+    """Validate the graph and serve it (SPARQL endpoint and pages) with Granian.
+
+    Stop it with Ctrl+C (SIGINT) or SIGTERM; SIGHUP reloads the data.
+    """
     from ikmkg.errors import BackendUnavailable
     from ikmkg.server import run_server
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store,
                                  store_mode=store_mode)
     try:
-        run_server(settings, host=host, port=port, workers=workers, watch=watch)
+        run_server(settings, host=host, port=port, workers=workers, watch=watch,
+                   log_format=log_format)
     except (DataError, BackendUnavailable) as exc:
         raise DataLoadError(exc.message) from None
 

@@ -20,6 +20,8 @@ one at a time with fresh forks of the main process, while the old ones finish th
 from __future__ import annotations
 
 import ctypes
+import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -49,11 +51,55 @@ LOG_CONFIG = {
                    "stream": "ext://sys.stderr"},
     },
 }
+#: `text`: a person at a terminal (where it serves, how to stop, warnings only); `json`: one
+#: JSON object a line, Granian's messages and the access log alike, for a log collector.
+LOG_FORMATS = ("text", "json")
 
 
-def granian_server(app, *, host: str, port: int, workers: int):
+class JsonLogFormatter(logging.Formatter):
+    """A log record as one JSON object a line (the access log's lines already are one)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.name == "ikmkg.access":
+            return message
+        return json.dumps({"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+                           "level": record.levelname, "logger": record.name.lstrip("_"),
+                           "message": message}, ensure_ascii=False)
+
+
+def default_log_format() -> str:
+    """`text` on a terminal, `json` otherwise (a service manager, a container, a pipe)."""
+    return "text" if sys.stderr.isatty() else "json"
+
+
+def default_workers() -> int:
+    """Two workers, or one per core when there are fewer: Granian warns about more workers than
+    cores, and our defaults should not earn a warning (issue #17)."""
+    return max(1, min(2, multiprocessing.cpu_count()))
+
+
+def say(message: str, log_format: str) -> None:
+    """A start-up message on stderr, in the chosen log format."""
+    if log_format == "json":
+        click.echo(json.dumps({"level": "INFO", "logger": "ikmkg", "message": message},
+                              ensure_ascii=False), err=True)
+    else:
+        click.echo(f"ikmkg: {message}", err=True)
+
+
+def _quiet_access_log() -> None:
+    """No line per request at a terminal: ikmkg.web.ops logs only when nobody configured
+    `ikmkg.access` already, and this configures it to drop every record."""
+    access = logging.getLogger("ikmkg.access")
+    access.addHandler(logging.NullHandler())
+    access.propagate = False
+
+
+def granian_server(app, *, host: str, port: int, workers: int, log_format: str = "json"):
     """A Granian server for `app` (already created): forked workers, threads, HTTP/1.1."""
     from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
     from granian.server import Server
 
     # The workers must be forks of this process (they share its app and its store's engine);
@@ -66,7 +112,17 @@ def granian_server(app, *, host: str, port: int, workers: int):
         "ikmkg", address=host, port=port, interface=Interfaces.ASGINL, workers=workers,
         http=HTTPModes.http1, respawn_failed_workers=True,
         respawn_interval=RESPAWN_INTERVAL, workers_kill_timeout=STOP_TIMEOUT,
-        websockets=False, log_access=False, log_dictconfig=LOG_CONFIG)
+        websockets=False, log_access=False,
+        log_level=LogLevels.info if log_format == "json" else LogLevels.warning,
+        log_dictconfig=_log_config(log_format))
+
+
+def _log_config(log_format: str) -> dict:
+    if log_format != "json":
+        return LOG_CONFIG
+    return {**LOG_CONFIG, "formatters": {
+        "generic": {"()": f"{__name__}.JsonLogFormatter"},
+        "access": {"()": f"{__name__}.JsonLogFormatter"}}}
 
 
 def _exit_with_parent(main_pid: int) -> None:
@@ -134,14 +190,14 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def serve_app(app, *, host: str, port: int, workers: int,
-              on_reload: Callable[[], object] | None = None) -> None:
+              on_reload: Callable[[], object] | None = None, log_format: str = "json") -> None:
     """Serve `app` (created in this process) with Granian until stopped, then close its store.
 
     Every worker runs `_worker_app` after the fork: it follows this process, warms its store
     and sees only the request in each environ.
     """
     check_port_free(host, port)
-    server = granian_server(app, host=host, port=port, workers=workers)
+    server = granian_server(app, host=host, port=port, workers=workers, log_format=log_format)
     if on_reload is not None:
         server.on_reload(on_reload)
     try:
@@ -153,22 +209,34 @@ def serve_app(app, *, host: str, port: int, workers: int,
             close()
 
 
-def run_server(settings: Settings, *, host: str, port: int, workers: int,
-               watch: bool = False) -> None:
-    """Load and validate once in the main process (or reuse the cached store), then fork."""
+def run_server(settings: Settings, *, host: str, port: int, workers: int | None = None,
+               watch: bool = False, log_format: str | None = None) -> None:
+    """Load and validate once in the main process (or reuse the cached store), then fork.
+
+    Args:
+        workers: worker processes (default: `default_workers()`).
+        log_format: one of LOG_FORMATS (default: `default_log_format()`).
+    """
     from ikmkg.app import create_app
     from ikmkg.reload import reload_app
 
+    workers = workers or default_workers()
+    log_format = log_format or default_log_format()
     check_port_free(host, port)  # before loading: a busy port fails at once
-    click.echo(f"ikmkg: loading and validating the graph under {settings.base_uri}", err=True)
+    if log_format != "json":
+        _quiet_access_log()
+    say(f"loading and validating the graph under {settings.base_uri}", log_format)
     started = time.monotonic()
     app = create_app(settings)
     store = app.extensions["ikmkg_store"]
-    click.echo(f"ikmkg: store ready ({len(store)} quads) in {time.monotonic() - started:.1f} s; "
-               f"serving on http://{host}:{port}/ with {workers} worker(s)", err=True)
+    say(f"store ready ({len(store)} quads) in {time.monotonic() - started:.1f} s", log_format)
     if watch:  # a thread of the main process only (fork copies the calling thread alone)
         from ikmkg.reload import Watcher, sighup_self
 
         Watcher(settings, sighup_self).start()
-        click.echo("ikmkg: watching ontology/ and data/ for changes", err=True)
-    serve_app(app, host=host, port=port, workers=workers, on_reload=lambda: reload_app(app))
+        say("watching ontology/ and data/ for changes", log_format)
+    say(f"serving http://{host}:{port}/ with {workers} worker(s); press Ctrl+C to stop"
+        if log_format != "json" else f"serving http://{host}:{port}/ with {workers} worker(s)",
+        log_format)
+    serve_app(app, host=host, port=port, workers=workers, on_reload=lambda: reload_app(app),
+              log_format=log_format)

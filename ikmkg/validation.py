@@ -132,6 +132,26 @@ class ValidationReport:
                 lines.append(f"    shape: {v.shape} ({v.component})")
         return "\n".join(lines) + "\n"
 
+    def about(self, focus_nodes: set[Node]) -> ValidationReport:
+        """The report restricted to results on `focus_nodes` (canonical IRIs), the report graph
+        included; it conforms when none of those results is a violation."""
+        names = {shorten(node) for node in focus_nodes}
+        graph = Graph()
+        for prefix, ns in self.graph.namespaces():
+            graph.bind(prefix, ns)
+        for triple in self.graph:
+            graph.add(triple)
+        for result in list(graph.subjects(RDF.type, SH.ValidationResult)):
+            if shorten(graph.value(result, SH.focusNode)) not in names:
+                for triple in self.graph.cbd(result):
+                    graph.remove(triple)
+                graph.remove((None, SH.result, result))
+        kept = [v for v in self.violations if v.focus in names]
+        conforms = not any(v.severity == "Violation" for v in kept)
+        for report in graph.subjects(RDF.type, SH.ValidationReport):
+            graph.set((report, SH.conforms, Literal(conforms)))
+        return ValidationReport(conforms, graph, kept)
+
     def to_json(self) -> dict:
         """The report as plain data: conformance, counts and the results grouped by focus."""
         return {

@@ -58,6 +58,40 @@ BUILTIN_LABELS: dict[URIRef, dict[str, str]] = {
     PROV.hadPrimarySource: {"en": "primary source", "id": "sumber utama"},
 }
 
+#: How a link into the page reads from the page's side (issue #17): Papua is not "formed
+#: from" Central Papua, it was split into it. Properties neither listed here nor with an
+#: owl:inverseOf in the ontology read "has X" -> "X of", else "X of" ("parent area of").
+INVERSE_LABELS: dict[URIRef, dict[str, str]] = {
+    DCTERMS.source: {"en": "source of", "id": "sumber bagi"},
+    DCTERMS.isPartOf: {"en": "has part", "id": "memuat"},
+    DCTERMS.publisher: {"en": "published", "id": "menerbitkan"},
+    PROV.wasDerivedFrom: {"en": "source of", "id": "sumber bagi"},
+    PROV.hadPrimarySource: {"en": "primary source of", "id": "sumber utama bagi"},
+    PROV.wasAttributedTo: {"en": "responsible for", "id": "bertanggung jawab atas"},
+    PROV.wasQuotedFrom: {"en": "quoted in", "id": "dikutip dalam"},
+    RDFS.subClassOf: {"en": "superclass of", "id": "superkelas dari"},
+    RDFS.seeAlso: {"en": "see also", "id": "lihat juga"},
+    SKOS.broader: {"en": "narrower", "id": "lebih sempit"},
+    SKOS.narrower: {"en": "broader", "id": "lebih luas"},
+    SKOS.exactMatch: {"en": "exact match", "id": "padanan tepat"},
+    SKOS.closeMatch: {"en": "close match", "id": "padanan dekat"},
+    SKOS.inScheme: {"en": "scheme of", "id": "skema bagi"},
+    SKOS.member: {"en": "member of", "id": "anggota dari"},
+    OWL.sameAs: {"en": "same as", "id": "sama dengan"},
+    RDF.subject: {"en": "subject of the statement", "id": "subjek pernyataan"},
+    RDF.object: {"en": "object of the statement", "id": "objek pernyataan"},
+}
+#: The same for ontology terms whose label is a verb phrase, by local name.
+INVERSE_ONTOLOGY_LABELS: dict[str, dict[str, str]] = {
+    "formedFrom": {"en": "split into", "id": "dimekarkan menjadi"},
+    "conductedBy": {"en": "conducted", "id": "melaksanakan"},
+    "saidBy": {"en": "said", "id": "menuturkan"},
+    "surveys": {"en": "surveyed by", "id": "disurvei oleh"},
+    "inOrderTo": {"en": "served by the aim", "id": "dilayani oleh tujuan"},
+}
+#: "X of" in each language, for every other property.
+_INVERSE_PATTERN = {"en": ("has ", "{} of"), "id": ("memiliki ", "{} dari")}
+
 _NAME_GROUP = {SKOS.prefLabel, RDFS.label, SKOS.altLabel, FOAF.name, DCTERMS.title}
 _PROVENANCE_PREFIXES = (str(PROV),)
 _DATE_TYPES = {XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth, XSD.gMonthDay}
@@ -175,6 +209,24 @@ class Labeller:
         if notation is not None:
             return str(notation)
         return self.qname(node)
+
+    def inverse_label(self, predicate: URIRef) -> str:
+        """How `predicate` reads from its object's side (INVERSE_LABELS)."""
+        table = INVERSE_LABELS.get(predicate)
+        if table is None and str(predicate).startswith(f"{self.base_uri}ontology#"):
+            table = INVERSE_ONTOLOGY_LABELS.get(str(predicate).rsplit("#", 1)[-1])
+        if table is not None:
+            return table.get(self.lang, table["en"])
+        for graph in (self.graph, self.extra):
+            inverse = (graph.value(predicate, OWL.inverseOf)
+                       or graph.value(None, OWL.inverseOf, predicate))
+            if inverse is not None:
+                return self.label(inverse)
+        label = self.label(predicate)
+        prefix, pattern = _INVERSE_PATTERN.get(self.lang, _INVERSE_PATTERN["en"])
+        if label.startswith(prefix):
+            label = label[len(prefix):]
+        return pattern.format(label)
 
     def qname(self, node: Node) -> str:
         text = str(node)
@@ -294,9 +346,11 @@ def resource_view(graph: Graph, iri: str, *, lang: str, base_uri: str,
     for s, p in graph.subject_predicates(node):
         inbound.setdefault(p, []).append(s)
     referenced_by = [
-        PropertyRow(labeller.value(p), sorted((labeller.value(s) for s in subjects),
+        PropertyRow(dataclasses.replace(labeller.value(p), text=labeller.inverse_label(p)),
+                    sorted((labeller.value(s) for s in subjects),
                                               key=value_key), inverse=True)
-        for p, subjects in sorted(inbound.items(), key=lambda kv: labeller.label(kv[0]).lower())
+        for p, subjects in sorted(inbound.items(),
+                                  key=lambda kv: labeller.inverse_label(kv[0]).lower())
     ]
     inbound_count = sum(len(v) for v in inbound.values())
 

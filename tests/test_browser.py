@@ -110,6 +110,42 @@ def test_page_renders(server, browser, name):
         assert browser.find_element(_by().ID, "Province").is_displayed()
 
 
+def _at_width(browser, width: int):
+    """The browser's viewport `width` CSS pixels wide (back to the default afterwards)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def resized():
+        browser.set_window_size(width, 900)
+        try:
+            yield
+        finally:
+            browser.set_window_size(1280, 900)
+
+    return resized()
+
+
+def _horizontal_overflow(browser) -> int:
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_dumps_page_reads_on_a_phone(server, browser, lang):
+    """Issue #17: at 360 px nothing scrolls sideways and no size wraps ("27600/8")."""
+    with _at_width(browser, 360):
+        browser.get(f"{server}/dumps/?lang={lang}")
+        assert browser.execute_script("return window.innerWidth") <= 400
+        assert _horizontal_overflow(browser) <= 0
+        sizes = browser.find_elements(_by().CSS_SELECTOR, "table.dumps td.size data")
+        assert len(sizes) >= 7
+        for size in sizes:
+            assert browser.execute_script("return arguments[0].getClientRects().length",
+                                          size) == 1, size.text
+            assert size.get_attribute("title").split()[0].replace(",", "").replace(".", "") \
+                == size.get_attribute("value")
+
+
 def _status(session, url: str) -> int:
     """GET `url` as a polite client: a 429 (this test's own parallel query links sharing one
     client's query slots) is retried after its Retry-After, a few times, before it counts."""

@@ -36,13 +36,13 @@ def run(runner: CliRunner, *args: str):
 
 
 def test_validate_conforming_files_exits_0(runner):
-    result = run(runner, "validate", CONTEXT, VALID)
+    result = run(runner, "validate", "--alone", CONTEXT, VALID)
     assert result.exit_code == 0, result.output
     assert result.stdout == "Conforms: the data satisfies every shape.\n"
 
 
 def test_validate_violation_exits_1_with_a_report(runner):
-    result = run(runner, "validate", CONTEXT, INVALID)
+    result = run(runner, "validate", "--alone", CONTEXT, INVALID)
     assert result.exit_code == 1
     out = result.stdout
     assert out.startswith("Does not conform: 1 result(s) on 1 focus node(s).")
@@ -55,7 +55,7 @@ def test_validate_violation_exits_1_with_a_report(runner):
 
 
 def test_validate_json(runner):
-    result = run(runner, "validate", "--format", "json", CONTEXT, INVALID)
+    result = run(runner, "validate", "--alone", "--format", "json", CONTEXT, INVALID)
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
     assert payload["conforms"] is False
@@ -69,7 +69,7 @@ def test_validate_json(runner):
 
 
 def test_validate_json_conforming(runner):
-    result = run(runner, "validate", "--format", "json", CONTEXT, VALID)
+    result = run(runner, "validate", "--alone", "--format", "json", CONTEXT, VALID)
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"conforms": True, "results": 0, "focus_nodes": []}
 
@@ -77,7 +77,7 @@ def test_validate_json_conforming(runner):
 @pytest.mark.parametrize("files,conforms,code", [((CONTEXT, VALID), True, 0),
                                                   ((CONTEXT, INVALID), False, 1)])
 def test_validate_turtle_is_a_shacl_report(runner, files, conforms, code):
-    result = run(runner, "validate", "--format", "turtle", *files)
+    result = run(runner, "validate", "--alone", "--format", "turtle", *files)
     assert result.exit_code == code
     graph = Graph().parse(data=result.stdout, format="turtle")
     [report] = list(graph.subjects(RDF.type, SH.ValidationReport))
@@ -101,13 +101,13 @@ def test_validate_missing_file_exits_2(runner, tmp_path):
 
 
 def test_validate_unknown_format_is_a_usage_error(runner):
-    result = run(runner, "validate", "--format", "xml", CONTEXT)
+    result = run(runner, "validate", "--alone", "--format", "xml", CONTEXT)
     assert result.exit_code == 2
     assert "Invalid value for '--format'" in result.stderr
 
 
 def test_validate_under_another_base_reports_canonical_iris(runner):
-    result = run(runner, "validate", "--base-uri", "http://127.0.0.1:8765/", CONTEXT, INVALID)
+    result = run(runner, "validate", "--alone", "--base-uri", "http://127.0.0.1:8765/", CONTEXT, INVALID)
     assert result.exit_code == 1
     assert "id:engagement/follow-up--papua-tengah" in result.stdout
 
@@ -115,10 +115,61 @@ def test_validate_under_another_base_reports_canonical_iris(runner):
 def test_documented_example_report_is_current(runner, monkeypatch):
     """docs/cli.md shows a real report: the one this command prints."""
     monkeypatch.chdir(CLI_DOC.parent.parent)
-    result = run(runner, "validate", "tests/data/shapes/context.ttl",
+    result = run(runner, "validate", "--alone", "tests/data/shapes/context.ttl",
                  "tests/data/shapes/invalid/site-not-in-province-at-the-time.ttl")
     assert result.exit_code == 1
     assert result.stdout in CLI_DOC.read_text(encoding="utf-8")
+
+
+def test_validate_a_shipped_file_with_the_rest_of_the_data(runner, monkeypatch):
+    """Issue #17: the unmodified data/programme.ttl conforms; it refers to nodes stated in the
+    other data files, so checked alone it does not."""
+    monkeypatch.chdir(CLI_DOC.parent.parent)
+    assert run(runner, "validate", "data/programme.ttl").exit_code == 0
+    alone = run(runner, "validate", "--alone", "data/programme.ttl")
+    assert alone.exit_code == 1
+    assert alone.stdout.startswith("Does not conform")
+
+
+@pytest.fixture()
+def programme_without_a_label(tmp_path: Path) -> Path:
+    """A copy of data/programme.ttl whose first rdfs:label is an rdfs:comment instead."""
+    text = (CLI_DOC.parent.parent / "data" / "programme.ttl").read_text(encoding="utf-8")
+    edited = tmp_path / "programme.ttl"
+    edited.write_text(text.replace("rdfs:label", "rdfs:comment", 1), encoding="utf-8")
+    return edited
+
+
+def test_validate_an_edited_file_in_place_of_its_namesake(runner, programme_without_a_label):
+    result = run(runner, "validate", "--format", "json", str(programme_without_a_label))
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert payload["results"] == 1
+    [group] = payload["focus_nodes"]
+    assert group["file"] == str(programme_without_a_label)
+    assert group["results"][0]["path"] == "rdfs:label"
+
+
+def test_validate_reports_only_the_given_files_focus_nodes(runner, tmp_path):
+    """provinces.ttl without Central Papua breaks a node of places.ttl too: only the results on
+    nodes the given file states are reported, in the text and in the report graph alike."""
+    from rdflib import URIRef
+
+    graph = Graph().parse(CLI_DOC.parent.parent / "data" / "provinces.ttl", format="turtle")
+    graph.remove((URIRef("https://w3id.org/ikmkg/id/province/papua-tengah"), None, None))
+    edited = tmp_path / "provinces.ttl"
+    graph.serialize(edited, format="turtle")
+    stated = {str(s) for s in graph.subjects(unique=True)}
+    text = run(runner, "validate", str(edited))
+    assert text.exit_code == 1
+    assert "id:province-set/2025" in text.stdout
+    assert "id:territory/dogiyai--papua-tengah" not in text.stdout
+    result = run(runner, "validate", "--format", "turtle", str(edited))
+    report_graph = Graph().parse(data=result.stdout, format="turtle")
+    focus = {str(node) for node in report_graph.objects(None, SH.focusNode)}
+    assert focus and focus <= stated
+    [report] = list(report_graph.subjects(RDF.type, SH.ValidationReport))
+    assert report_graph.value(report, SH.conforms) == Literal(False)
 
 
 def help_text(name: str) -> str:

@@ -224,3 +224,40 @@ def test_reference_table_notes_are_provenance_not_the_description(store):
     row = next(r for r in provenance.rows if r.predicate.iri == str(SKOS.editorialNote))
     assert row.predicate.text == "reference-table note"
     assert [v.text for v in row.values] == [str(n) for n in notes]
+
+
+@pytest.mark.parametrize("lang,page,inverse,wrong", [
+    ("en", "province/papua", "split into", "formed from"),
+    ("id", "province/papua", "dimekarkan menjadi", "dimekarkan dari"),
+    ("en", "province/papua-tengah", "parent area of", "parent area"),
+    ("id", "province/papua-tengah", "wilayah induk dari", "wilayah induk"),
+    ("en", "regency/dogiyai", "subdivision of", "subdivision"),
+    ("id", "regency/dogiyai", "wilayah bagian dari", "wilayah bagian"),
+])
+def test_referenced_by_reads_from_the_page_side(store, knowledge_graph, lang, page, inverse,
+                                                wrong):
+    """Issue #17: Papua was not "formed from" Central Papua; an incoming link is labelled with
+    the inverse property's label, or "X of"."""
+    iri = ID + page
+    view = resource_view(d.describe(store, iri), iri, lang=lang, base_uri=BASE, href=href,
+                         ontology=knowledge_graph.ontology)
+    labels = [row.predicate.text for row in view.referenced_by]
+    assert inverse in labels
+    assert wrong not in labels
+
+
+def test_referenced_by_uses_the_declared_inverse(fixture_store):
+    from rdflib import Graph
+    from ikmkg.view import Labeller
+
+    ontology = Graph().parse(data=f"""
+        @prefix owl: <http://www.w3.org/2002/07/owl#> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <{IKM}hasPhase> owl:inverseOf <{IKM}phaseOf> .
+        <{IKM}phaseOf> rdfs:label "phase of"@en , "fase dari"@id .
+        <{IKM}hasPhase> rdfs:label "has phase"@en , "memiliki fase"@id .""", format="turtle")
+    for lang, hasphase, phaseof in (("en", "phase of", "has phase"),
+                                    ("id", "fase dari", "memiliki fase")):
+        labeller = Labeller(ontology, lang, BASE, href)
+        assert labeller.inverse_label(URIRef(IKM + "hasPhase")) == hasphase
+        assert labeller.inverse_label(URIRef(IKM + "phaseOf")) == phaseof

@@ -487,6 +487,28 @@ def test_listing_lists_every_file(web):
         assert f.sha256 in html
 
 
+@pytest.mark.parametrize("lang,unit,plural,singular", [
+    ("en", "bytes", " rows of ", " row of "), ("id", "bita", " baris ", " baris ")])
+def test_listing_shows_readable_sizes_and_counts(web, lang, unit, plural, singular):
+    """Issue #17: a size a person reads (the exact byte count on hover), counts with the right
+    plural, in the reader's language."""
+    import html as html_module
+    import re
+
+    app, _, _ = web
+    page = app.test_client().get(f"/dumps/?lang={lang}").get_data(as_text=True)
+    sizes = re.findall(r'<data value="(\d+)" title="([^"]+)">([^<]+)</data>', page)
+    assert len(sizes) >= 7
+    for exact, title, shown in sizes:
+        assert title == f"{int(exact):,} {unit}".replace(",", "." if lang == "id" else ","), title
+        assert re.fullmatch(r"\d+ (bytes|bita)|\d+[.,]\d (kB|MB|GB)", shown), shown
+    rows = re.findall(r"(\d+)( rows? of | baris )<code>", page)
+    assert rows
+    for n, words in rows:
+        assert words == (singular if n == "1" else plural)
+    assert "1 rows" not in html_module.unescape(page)
+
+
 def test_dumps_are_built_once_and_reused(web, monkeypatch):
     app, _, _ = web
     app.test_client().get("/dumps/")

@@ -57,3 +57,18 @@ def test_no_module_changes_the_table_at_import():
     from ikmkg.web import dumps, fragments, maps, pages, reconcile, releases, search, sparql  # noqa: F401
 
     assert i18n.UI == before
+
+
+@pytest.mark.parametrize("n,lang,expected", [
+    (0, "en", "0 bytes"), (1, "en", "1 byte"), (812, "en", "812 bytes"), (812, "id", "812 bita"),
+    (27600, "en", "27.6 kB"), (27600, "id", "27,6 kB"), (999_960, "en", "1.0 MB"),
+    (1_234_567, "id", "1,2 MB"), (3_000_000_000, "en", "3.0 GB")])
+def test_file_sizes_read_at_a_glance(n, lang, expected):
+    assert i18n.file_size(n, lang) == expected
+
+
+@pytest.mark.parametrize("n,lang,expected", [
+    (1, "en", "1 row of X"), (2, "en", "2 rows of X"), (1, "id", "1 baris X"),
+    (27600, "en", "27,600 rows of X"), (27600, "id", "27.600 baris X")])
+def test_counts_agree_with_their_number(n, lang, expected):
+    assert i18n.count(n, "rows_of", lang, what="X") == expected

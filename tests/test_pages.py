@@ -235,9 +235,15 @@ def test_unknown_iri_is_404_in_the_negotiated_format(web, path, accept, expected
         assert len(parse(response)) == 0
 
 
-def test_id_of_unknown_thing_still_redirects_then_404(web):
-    response = web.get("/id/province/atlantis", follow_redirects=True)
+@pytest.mark.parametrize("accept,expected", [("text/html", HTML_TYPE),
+                                             ("text/turtle", "text/turtle")])
+def test_id_of_unknown_thing_is_404_at_once(web, accept, expected):
+    """Issue #17: 303 only for things the graph describes; no redirect to a 404."""
+    response = web.get("/id/province/atlantis", headers={"Accept": accept})
     assert response.status_code == 404
+    assert "Location" not in response.headers
+    assert media_type(response) == expected
+    assert web.get("/id/province/jawa-timur").status_code == 303
 
 
 def test_list_of_unknown_type_is_404(web):

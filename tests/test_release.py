@@ -464,6 +464,25 @@ def test_pages_offer_citations(client):
             assert f"format={fmt}" in html, (path, fmt)
 
 
+def test_one_citation_of_the_dataset_everywhere(client, bundle):
+    """Issue #17: the home, dumps, dataset and release pages show the same citation of the
+    dataset as /cite gives, and the bundle's citation is that one too (its access date is the
+    release date, for reproducible bytes)."""
+    import html as html_module
+    import re
+
+    expected = _cite(client, "text").strip()
+    for path in ("/", "/dumps/", "/doc/dataset/ikmkg", f"/releases/{V2}"):
+        page = client.get(path).get_data(as_text=True)
+        found = re.findall(r'<p class="citation">(.*?)</p>', page, re.S)
+        assert [html_module.unescape(text) for text in found] == [expected], path
+    served = json.loads(_cite(client, "csl-json"))
+    bundled = json.loads(bundle.read("citation.json"))
+    for item in (*served, *bundled):
+        item.pop("accessed")
+    assert bundled == served
+
+
 def test_citation_cff_generated(project):
     cff = yaml.safe_load((Path(project.project_dir) / "CITATION.cff").read_text())
     expected = rel.citation_cff_data(rel.latest_release(project))

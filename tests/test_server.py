@@ -208,3 +208,90 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path):
     assert left == []
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+# --- start-up messages and log formats (issue #17) ----------------------------------------------
+
+
+def _start(tmp_path: Path, stderr, *extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "IKMKG_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    env.pop("IKMKG_LOG_FORMAT", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--project-dir", str(SPARQL_PROJECT), *extra],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_at_a_terminal_it_says_where_it_serves_and_how_to_stop(tmp_path):
+    """On a terminal: where it serves and how to stop, no line per request, no INFO chatter of
+    Granian's and no warning caused by the default options."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    process, url = _start(tmp_path, slave)
+    os.close(slave)
+    try:
+        wait_for_server(process, url + "/", 60, lambda: b"".join(chunks).decode(errors="replace"))
+        requests.get(url + "/sparql", timeout=10)
+        time.sleep(1.0)  # the access log line, if any, is written after the response
+    finally:
+        _stop(process)
+        reader.join(5)
+        os.close(master)
+    output = b"".join(chunks).decode(errors="replace")
+    assert f"serving {url}/" in output and "Ctrl+C" in output, output
+    assert '"request_id"' not in output, output
+    assert "[INFO]" not in output and "WARNING" not in output, output
+
+
+def test_json_logs_when_asked(tmp_path):
+    log = tmp_path / "server.log"
+    with open(log, "w") as stderr:
+        process, url = _start(tmp_path, stderr, "--log-format", "json")
+    try:
+        wait_for_server(process, url + "/", 60, log.read_text)
+        requests.get(url + "/sparql", timeout=10)
+        time.sleep(1.0)
+    finally:
+        _stop(process)
+    import json
+
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert any(r.get("path") == "/sparql" and r.get("status") == 200 for r in records)
+    assert any(f"serving {url}/" in r.get("message", "") for r in records)
+    assert any(r.get("logger") == "granian" for r in records)
+
+
+def test_default_workers_never_exceed_the_cores(monkeypatch):
+    """Granian warns when workers outnumber the cores: the default never does."""
+    from ikmkg import server
+
+    for cores, expected in ((1, 1), (2, 2), (16, 2)):
+        monkeypatch.setattr(server.multiprocessing, "cpu_count", lambda cores=cores: cores)
+        assert server.default_workers() == expected

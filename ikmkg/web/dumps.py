@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from ikmkg import dataset, dumps, void
 from ikmkg.errors import NotAcceptable, NotFound
 from ikmkg.kg import dataset_iri
-from ikmkg.web import get_settings, get_store
+from ikmkg.web import get_settings, get_store, releases
 
 blueprint = Blueprint("dumps", __name__)
 
@@ -107,7 +107,7 @@ def _page(desc: void.Description, offered: dict[str, str], endpoint: str) -> str
         support_files=[{"name": n, "url": url_for("dumps.file", name=n), "type": t}
                        for n, t in dumps.SUPPORT_FILES.items()],
         void_url=url_for("dumps.well_known_void"), sparql=f"{settings.base_uri}sparql",
-        uri_space=dataset.uri_space(settings.base_uri))
+        uri_space=dataset.uri_space(settings.base_uri), citation=releases.dataset_citation())
 
 
 @blueprint.get("/dumps/")

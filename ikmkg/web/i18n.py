@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, request
+from markupsafe import escape
 
 from ikmkg.describe import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -195,6 +196,56 @@ UI: dict[str, dict[str, str]] = {
                       "id": "Provinsi di peta, diwarnai menurut fase"},
     "timeline_link_text": {"en": "The programme's dated events on a timeline",
                            "id": "Peristiwa bertanggal program pada lini masa"},
+    # dumps page (/dumps/, /.well-known/void); `_one`/`_other` pairs are counted with `count`
+    "dumps_title": {"en": "Download the graph", "id": "Unduh graf"},
+    "dataset": {"en": "Dataset", "id": "Dataset"},
+    "data_licence": {"en": "Data licence", "id": "Lisensi data"},
+    "code_licence": {"en": "code", "id": "kode"},
+    "source": {"en": "Source", "id": "Sumber"},
+    "created": {"en": "Created", "id": "Dibuat"},
+    "modified": {"en": "Modified", "id": "Diubah"},
+    "sparql_endpoint": {"en": "SPARQL endpoint", "id": "Titik akhir SPARQL"},
+    "void_description": {"en": "VoID/DCAT description", "id": "Deskripsi VoID/DCAT"},
+    "files": {"en": "Files", "id": "Berkas"},
+    "files_intro": {
+        "en": "Each file holds the same graph (graph version {version}), written "
+              "deterministically: the same data always gives the same bytes. Check a download "
+              "with {command}; gzip files are served as {type}.",
+        "id": "Setiap berkas memuat graf yang sama (versi graf {version}), ditulis secara "
+              "deterministik: data yang sama selalu menghasilkan bita yang sama. Periksa unduhan "
+              "dengan {command}; berkas gzip dikirim sebagai {type}."},
+    "file": {"en": "File", "id": "Berkas"},
+    "format": {"en": "Format", "id": "Format"},
+    "content": {"en": "Content", "id": "Isi"},
+    "size": {"en": "Size", "id": "Ukuran"},
+    "sha256": {"en": "SHA-256", "id": "SHA-256"},
+    "scope_union": {"en": "all graphs in one", "id": "semua graf menjadi satu"},
+    "scope_named graphs": {"en": "the named graphs", "id": "graf bernama"},
+    "scope_data graph": {"en": "the data graph", "id": "graf data"},
+    "rows_of_one": {"en": "{n} row of {what}", "id": "{n} baris {what}"},
+    "rows_of_other": {"en": "{n} rows of {what}", "id": "{n} baris {what}"},
+    "bytes_one": {"en": "{n} byte", "id": "{n} bita"},
+    "bytes_other": {"en": "{n} bytes", "id": "{n} bita"},
+    "also": {"en": "Also", "id": "Juga"},
+    "support_files": {
+        "en": "the JSON-LD context, the machine-readable list of files, the checksums",
+        "id": "konteks JSON-LD, daftar berkas yang terbaca mesin, dan checksum"},
+    "statistics": {"en": "Statistics", "id": "Statistik"},
+    "statistics_intro": {
+        "en": "Counted from the published graph (the union of the ontology, shapes and data "
+              "graphs).",
+        "id": "Dihitung dari graf terbit (gabungan graf ontologi, bentuk, dan data)."},
+    "stat_triples": {"en": "triples", "id": "tripel"},
+    "stat_entities": {"en": "entities (IRIs under {space})", "id": "entitas (IRI di bawah {space})"},
+    "stat_subjects": {"en": "distinct subjects", "id": "subjek berbeda"},
+    "stat_objects": {"en": "distinct objects", "id": "objek berbeda"},
+    "stat_classes": {"en": "classes", "id": "kelas"},
+    "stat_properties": {"en": "properties", "id": "properti"},
+    "stat_links": {"en": "links to Wikidata via {predicate}",
+                   "id": "tautan ke Wikidata melalui {predicate}"},
+    "example_resources": {"en": "Example resources", "id": "Contoh sumber daya"},
+    "vocabularies": {"en": "Vocabularies", "id": "Kosakata"},
+    "entities": {"en": "entities", "id": "entitas"},
     # search page
     "search": {"en": "Search", "id": "Cari"},
     "search_label": {"en": "Search the graph", "id": "Cari dalam graf"},
@@ -214,6 +265,32 @@ def text(key: str, lang: str) -> str:
     """The interface string `key` in `lang` (English when missing there; the key when unknown)."""
     entry = UI.get(key, {})
     return entry.get(lang) or entry.get("en") or key
+
+
+def number(n: int, lang: str) -> str:
+    """`n` with the thousands separator of `lang` (27,600 in English, 27.600 in Indonesian)."""
+    grouped = f"{n:,}"
+    return grouped.replace(",", ".") if lang == "id" else grouped
+
+
+def count(n: int, key: str, lang: str, **fields: str) -> str:
+    """`key_one` or `key_other` for `n`, with `{n}` (and `fields`) filled in; markup-safe:
+    the text is escaped, and so is every field that is not already Markup."""
+    return escape(text(f"{key}_{'one' if n == 1 else 'other'}", lang)).format(
+        n=number(n, lang), **fields)
+
+
+def file_size(n: int, lang: str) -> str:
+    """A size a person reads at a glance: 812 bytes, 27.6 kB, 1.2 MB (decimal units)."""
+    if n < 1000:
+        return count(n, "bytes", lang)
+    value, unit = n / 1000, "kB"
+    for bigger in ("MB", "GB"):
+        if value < 999.95:
+            break
+        value, unit = value / 1000, bigger
+    shown = f"{value:.1f}"
+    return f"{shown.replace('.', ',') if lang == 'id' else shown} {unit}"
 
 
 def reader_language() -> tuple[str, bool]:
@@ -246,9 +323,12 @@ def _template_helpers() -> dict:
         return with_lang(request.script_root + path, lang if explicit else None)
 
     return {"lang": lang, "t": lambda key: text(key, lang), "lang_url": lang_url, "link": link,
-            "languages": LANGUAGES}
+            "languages": LANGUAGES, "number": lambda n: number(n, lang),
+            "count": lambda n, key, **fields: count(n, key, lang, **fields),
+            "file_size": lambda n: file_size(n, lang)}
 
 
 def init_app(app: Flask) -> None:
-    """Give every template the reader's language and `t`, `lang_url`, `link`, `languages`."""
+    """Give every template the reader's language and `t`, `lang_url`, `link`, `languages`,
+    `number`, `count` and `file_size`."""
     app.context_processor(_template_helpers)

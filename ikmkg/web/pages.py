@@ -36,7 +36,7 @@ from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.documents import (
-    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, last_modified, make_href, not_found_page,
+    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, make_href, not_found_page,
     page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
 )
 from ikmkg.web.i18n import reader_language, text
@@ -75,7 +75,13 @@ def _remember_load_time(state) -> None:  # noqa: ANN001 - flask BlueprintSetupSt
 
 @blueprint.get("/id/<path:rest>")
 def identifier(rest: str) -> Response:
-    """The thing itself: 303 See Other to the document that describes it."""
+    """The thing itself: 303 See Other to the document that describes it, 404 at once when the
+    graph says nothing about it (issue #17)."""
+    if not (rest.endswith("/") or request.args.get("version")):  # a list; time travel
+        store, iri = get_store(), get_settings().base_uri + "id/" + rest
+        if not page_cache.get(("exists", store.version, f"/doc/{rest}"),
+                              lambda: _exists(iri), keep=bool):
+            return not_found_page(iri)
     target = f"{request.script_root}/doc/{quote(rest, safe='/-_.~!$&()*+,;=:@%')}"
     if request.query_string:
         target += "?" + request.query_string.decode("latin-1")
@@ -269,14 +275,14 @@ def _home_page() -> str:
     labeller = Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
     classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
                      key=lambda item: (-item[1], item[0].text.lower()))
-    dataset = dataset_iri(store.base_uri)
+    dataset_node = dataset_iri(store.base_uri)
     # The stored description only: the VoID part needs the dumps built (the dataset page's job).
-    about = d.describe(store, str(dataset))
+    about = d.describe(store, str(dataset_node))
     about_labeller = Labeller(about, lang, store.base_uri, href, extra=ontology)
-    licenses = [about_labeller.value(o) for o in about.objects(dataset, DCTERMS.license)]
+    licenses = [about_labeller.value(o) for o in about.objects(dataset_node, DCTERMS.license)]
     licenses = licenses or [labeller.value(DATA_LICENSE)]
-    title = about_labeller.best_literal(dataset, (DCTERMS.title, RDFS.label))
-    description = about_labeller.best_literal(dataset, (DCTERMS.description, RDFS.comment))
+    title = about_labeller.best_literal(dataset_node, (DCTERMS.title, RDFS.label))
+    description = about_labeller.best_literal(dataset_node, (DCTERMS.description, RDFS.comment))
     prologue = sparql_prologue(store.base_uri)
     return render_template(
         "home.html",
@@ -291,11 +297,10 @@ def _home_page() -> str:
                    for key, query in EXAMPLE_QUERIES],
         named_queries=_named_queries(),
         licenses=licenses,
-        dataset=about_labeller.value(dataset) if len(about) else None,
-        dataset_iri=str(dataset),
-        version=store.version[:12],
+        dataset=about_labeller.value(dataset_node) if len(about) else None,
+        dataset_iri=str(dataset_node),
         base_uri=store.base_uri,
-        today=last_modified().date().isoformat(),
+        citation=releases.dataset_citation(),
     )
 
 

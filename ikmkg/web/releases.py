@@ -298,6 +298,15 @@ def _citation_block(citation: rel.Citation) -> dict:
                       for fmt in rel.CITATION_FORMATS]}
 
 
+def dataset_citation() -> dict:
+    """The citation of the dataset as of the newest release, as `_citation_block` gives it: the
+    one citation the home, dumps, release and dataset pages show (issue #17)."""
+    settings = get_settings()
+    base = settings.base_uri
+    return _citation_block(rel.make_citation(str(dataset_iri(base)), None,
+                                             rel.latest_release(settings), base))
+
+
 def _label(store, iri: str, lang: str) -> str | None:  # noqa: ANN001
     labeller = Labeller(d.labels_of(store, [URIRef(iri)]), lang, store.base_uri, lambda i: None)
     literal = labeller.best_literal(URIRef(iri), LABEL_PREDICATES)
