@@ -442,6 +442,65 @@ def test_keywords_inside_literals_and_iris_are_not_refused(client):
     assert rows[0]["x"]["value"].startswith("SERVICE")
 
 
+#: Queries past the depth limits (under the test app's 20 kB request limit): the first four
+#: are the attacks of issue 20 (each killed the shared engine), the last two chain past
+#: MAX_QUERY_CHAIN (10,000 `||` or 5,000 joined groups crash it).
+TOO_DEEP = {
+    "3,000 braces": "SELECT * " + "{" * 3000 + "}" * 3000,
+    "5,000 parentheses": "SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }",
+    "500 FILTER NOT EXISTS": ("SELECT * WHERE { " + "FILTER NOT EXISTS{" * 500 + "}" * 500
+                              + " }"),
+    "10,000 negations": "SELECT * WHERE { FILTER(" + "!" * 10000 + "true) }",
+    "3,000 alternatives": "SELECT * WHERE { FILTER(" + "||".join(["?a"] * 3000) + ") }",
+    "2,500 joined groups": "SELECT * WHERE { " + "{}" * 2500 + " }",
+}
+
+
+@pytest.mark.parametrize("query", TOO_DEEP.values(), ids=TOO_DEEP.keys())
+def test_over_deep_queries_are_refused_before_the_engine(client, query):
+    response = client.post("/sparql", data=query.encode(),
+                           content_type="application/sparql-query")
+    assert response.status_code == 400, response.data[:300]
+    assert b"nested more than" in response.data or b"chains more than" in response.data
+    assert count(client.get("/sparql", query_string={"query": COUNT_PROVINCES})) > 0
+
+
+def test_brackets_in_strings_iris_and_comments_do_not_count():
+    from ikmkg import sparql
+
+    opened = "{([" * 400
+    query = (f'SELECT ?x WHERE {{ BIND("{opened}" AS ?x) BIND(\'\'\'{opened}\'\'\' AS ?y) '
+             f"FILTER(?x != <urn:x:{'(' * 400}>) }} # {opened}\n")
+    assert sparql.check_query(query, allowed_graphs=set(), max_results=MAX).form == "SELECT"
+
+
+def test_a_legitimately_deep_query_passes(client):
+    """30 nested OPTIONALs with a 30-deep expression and 500 alternatives in one FILTER."""
+    alternatives = " || ".join(f"?n = {i}" for i in range(500))
+    query = ("SELECT (COUNT(*) AS ?n) WHERE { BIND(1 AS ?n) " + "OPTIONAL { BIND(2 AS ?m) " * 30
+             + "FILTER(" + "(" * 30 + "true" + ")" * 30 + ")" + "}" * 30
+             + f" FILTER({alternatives}) }}")
+    assert count(client.post("/sparql", data=query.encode(),
+                             content_type="application/sparql-query")) == 1
+
+
+def test_the_depth_scan_counts_nesting_and_chains_without_recursion():
+    """The scan is a loop: a text far deeper than Python's own recursion limit is refused
+    quickly, by the right rule."""
+    import sys
+
+    from ikmkg import sparql
+    from ikmkg.errors import QueryError
+
+    deep = sys.getrecursionlimit() * 50
+    with pytest.raises(QueryError, match="nested more than"):
+        sparql.check_nesting(sparql.tokenize("ASK " + "{" * deep + "}" * deep))
+    with pytest.raises(QueryError, match="chains more than"):
+        sparql.check_nesting(sparql.tokenize("ASK { " + "{} UNION " * deep + "{} }"))
+    sparql.check_nesting(sparql.tokenize("ASK " + "{" * sparql.MAX_QUERY_NESTING
+                                         + "}" * sparql.MAX_QUERY_NESTING))
+
+
 # --- safety: time limit and concurrency ------------------------------------------------------
 
 def test_runaway_query_is_stopped_while_cheap_queries_are_answered(app):
