@@ -77,7 +77,7 @@ from rdflib.term import Node
 
 from ikmkg import sparql
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
-from ikmkg.executor import capped_tsv
+from ikmkg.executor import capped_tsv, fit_solutions, fit_triples
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
@@ -274,7 +274,7 @@ def _normalise_json(body: bytes, form: str | None, rename: dict[str, str] | None
 
 def _serialise_solutions(body: bytes, form: str | None, result_format: str,
                          max_results: int, rename: dict[str, str] | None = None,
-                         ) -> tuple[bytes, str, bool, int | None]:
+                         max_bytes: int = 0) -> tuple[bytes, str, bool, int | None]:
     """(bytes in `result_format`, kind, capped, rows) from the store's SPARQL JSON."""
     if result_format not in RESULT_FORMATS:
         raise QueryError(f"a {form or 'SELECT'} query has no {result_format} serialisation")
@@ -284,10 +284,8 @@ def _serialise_solutions(body: bytes, form: str | None, result_format: str,
         return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False, None
     # Through TSV like the embedded executor: rows counted, the cap cheap (ikmkg.executor).
     tsv, capped, rows = capped_tsv(results, max_results)
-    if result_format != "tsv":
-        again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-        tsv = again.serialize(format=RESULT_FORMATS[result_format])
-    return tsv, "solutions", capped, rows
+    data, cut, rows = fit_solutions(tsv, result_format, max_bytes)
+    return data, "solutions", capped or cut, rows
 
 
 def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
@@ -302,7 +300,7 @@ def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
 
 def _serialise_graph(body: bytes, result_format: str, max_results: int, base_uri: str,
                      rename: dict[str, str] | None = None,
-                     ) -> tuple[bytes, str, bool, int | None]:
+                     max_bytes: int = 0) -> tuple[bytes, str, bool, int | None]:
     if result_format not in RDF_FORMATS:
         raise QueryError(f"a CONSTRUCT or DESCRIBE query has no {result_format} serialisation")
     triples: Iterable[ox.Triple] = ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
@@ -316,11 +314,13 @@ def _serialise_graph(body: bytes, result_format: str, max_results: int, base_uri
         triples = [ox.Triple(_renamed(t.subject, rename), t.predicate, _renamed(t.object, rename))
                    for t in triples]
     rows = len(triples) if max_results else None
-    if result_format == "nt" and not capped and not renamed:
+    if result_format == "nt" and not capped and not renamed and len(body) <= (
+            max_bytes or len(body)):
         return body, "graph", False, rows
-    data = ox.serialize(list(triples), format=RDF_FORMATS[result_format],
-                        prefixes=prefixes(base_uri))
-    return data, "graph", capped, rows
+    data, cut, kept = fit_triples(
+        list(triples), lambda some: ox.serialize(some, format=RDF_FORMATS[result_format],
+                                                 prefixes=prefixes(base_uri)), max_bytes)
+    return data, "graph", capped or cut, kept if cut else rows
 
 
 # --- the store ---------------------------------------------------------------------------------
@@ -435,7 +435,7 @@ class RemoteStore(StoreBase):
     def query(self, sparql_text: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
         """Check `sparql_text`, send it to the store and serialise its result.
 
         See `ikmkg.store.Store.query`. Raises QueryError (refused, or the store's syntax error),
@@ -459,10 +459,11 @@ class RemoteStore(StoreBase):
                               timeout=limit)
         if graph:
             data, kind, capped, rows = _serialise_graph(response.body, result_format, max_results,
-                                                  self.base_uri, current.public)
+                                                  self.base_uri, current.public, max_bytes)
         else:
             data, kind, capped, rows = _serialise_solutions(response.body, checked.form,
-                                                      result_format, max_results, current.public)
+                                                      result_format, max_results, current.public,
+                                                      max_bytes)
         return QueryResult(kind, result_format, capped, [data], rows=rows)
 
     # -- internals --

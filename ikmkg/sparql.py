@@ -21,6 +21,7 @@ import functools
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -478,6 +479,45 @@ class Admission:
                     del self._in_flight[client]
 
 
+class Overruns:
+    """Queries stopped at their time limit, per client: the client's budget of engine restarts.
+
+    A query stopped at its limit costs the shared engine a replacement (a new process loading
+    the store; ikmkg.engine), however cheap the query was to send. A client with `limit`
+    overruns within the last `window` seconds gets 429 for its further queries until the oldest
+    leaves the window, so that no client can make the server restart its engine more than
+    `limit` times a window (per server process). Kept apart from `Admission` (concurrency).
+    """
+
+    def __init__(self, limit: int = 2, window: float = 60.0, max_clients: int = 10_000):
+        self.limit, self.window, self.max_clients = limit, window, max_clients
+        self._times: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        """Raise TooManyRequests if `client` has used its budget."""
+        now = time.monotonic()
+        with self._lock:
+            times = [t for t in self._times.get(client, ()) if t > now - self.window]
+            if times:
+                self._times[client] = times
+            else:
+                self._times.pop(client, None)
+        if len(times) >= self.limit:
+            wait = max(1, round(times[0] + self.window - now))
+            raise TooManyRequests(
+                f"{len(times)} queries from this client ran past their time limit in the last "
+                f"{self.window:g} s (each one restarts the query engine); try again in {wait} s",
+                headers={"Retry-After": str(wait)})
+
+    def charge(self, client: str) -> None:
+        """Count one overrun of `client` (the table stays bounded: oldest clients go first)."""
+        with self._lock:
+            if client not in self._times and len(self._times) >= self.max_clients:
+                self._times.pop(next(iter(self._times)))
+            self._times.setdefault(client, []).append(time.monotonic())
+
+
 # --- service description --------------------------------------------------------------------
 
 _FORMAT_IRIS = {
@@ -646,17 +686,21 @@ def bind_parameters(text: str, terms: dict[str, str]) -> str:
 
 # --- capped results -------------------------------------------------------------------------
 
-def note_capped(body: bytes, result_format: str, max_results: int) -> bytes:
-    """`body` with a note, in the format's own comment or extension syntax, that it was capped.
+def note_capped(body: bytes, result_format: str, max_results: int, max_bytes: int = 0) -> bytes:
+    """`body` with a note, in the format's own comment or extension syntax, that it was capped
+    (at `max_results` rows or triples, or, when `max_bytes` is given, at that many bytes).
 
     JSON results get a top-level "capped" member (ignored by SPARQL JSON readers), XML an XML
     comment, CSV/TSV and the line-based RDF formats a final `#` line, JSON-LD a top-level
     member that JSON-LD processing drops.
     """
-    message = (f"result capped at max_results={max_results}: more rows or triples exist; "
+    limit = (f"max_result_bytes={max_bytes}" if max_bytes
+             else f"max_results={max_results}")
+    message = (f"result capped at {limit}: more rows or triples exist; "
                "add LIMIT/OFFSET to page through them")
     if result_format == "srj" and body.startswith(b"{"):
-        member = json.dumps({"max_results": max_results, "message": message})
+        key = "max_bytes" if max_bytes else "max_results"
+        member = json.dumps({key: max_bytes or max_results, "message": message})
         return b'{"capped":' + member.encode() + b"," + body[1:]
     if result_format == "jsonld":
         return (b'{"capped":' + json.dumps(message).encode() + b',"@graph":' + body + b"}")

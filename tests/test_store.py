@@ -159,25 +159,54 @@ def test_shared_engine_replaces_itself_when_a_query_overruns(pooled_store):
         store.close()
 
 
-def test_shared_engine_that_dies_is_restarted(pooled_store):
-    """A killed engine: the next query is a 503 with Retry-After while a successor starts;
-    then queries are answered again."""
+SLOW_COUNT = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f "
+              "FILTER(STRLEN(STR(?c)) > STRLEN(STR(?f))) }")  # ~1 s on the shared engine
+
+
+def test_a_crashed_engine_fails_no_query_in_flight(pooled_store):
+    """The engine dies (SIGSEGV, as on a stack overflow) under a running query: that query is
+    retried alone and answered; the next query waits for the successor and is answered."""
     import os
     import signal
+    from concurrent.futures import ThreadPoolExecutor
 
     from ikmkg import engine
-    from ikmkg.errors import BackendUnavailable
 
-    store = PooledStore.open(pooled_store.path, query_timeout=1.0, shared=True)
+    store = PooledStore.open(pooled_store.path, query_timeout=10.0, shared=True)
     try:
-        assert store.ask("ASK { ?s ?p ?o }")
+        expected = store.select(SLOW_COUNT)[0]["n"]
         first = engine.pid_of(store._engine.sock)
-        os.kill(first, signal.SIGKILL)
-        assert _wait_for(lambda: _state(first) in ("gone", "Z"), 2)
-        with pytest.raises(BackendUnavailable) as caught:
-            store.ask("ASK { ?s ?p ?o }")
-        assert caught.value.status == 503 and caught.value.headers["Retry-After"]
-        assert _wait_for(lambda: engine.pid_of(store._engine.sock) not in (None, first), 10)
+        with ThreadPoolExecutor(1) as pool:
+            in_flight = pool.submit(store.select, SLOW_COUNT)
+            time.sleep(0.3)
+            os.kill(first, signal.SIGSEGV)
+            assert in_flight.result()[0]["n"] == expected
+        assert store.ask("ASK { ?s ?p ?o }")
+        assert engine.pid_of(store._engine.sock) not in (None, first)
+    finally:
+        store.close()
+
+
+def test_a_query_past_the_memory_cap_fails_alone_with_507(pooled_store):
+    """A string-doubling query passes the engine's memory cap: the engine aborts, the query
+    fails alone (507) and a cheap query in flight at the same time is answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ikmkg.errors import MemoryLimitExceeded
+
+    doubling = ('SELECT (STRLEN(?x24) AS ?n) WHERE { BIND("0123456789abcdef" AS ?x0) '
+                + " ".join(f"BIND(CONCAT(?x{i},?x{i}) AS ?x{i + 1})" for i in range(24))
+                + " ?s ?p ?o }")  # 256 MiB a row, far more in all
+    store = PooledStore.open(pooled_store.path, query_timeout=10.0, shared=True,
+                             engine_memory=400, max_concurrent=2)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            cheap = pool.submit(store.select, SLOW_COUNT)
+            time.sleep(0.2)
+            with pytest.raises(MemoryLimitExceeded) as caught:
+                store.select(doubling)
+            assert caught.value.status == 507 and "200 MiB" in caught.value.message
+            assert int(cheap.result()[0]["n"]) > 0
         assert store.ask("ASK { ?s ?p ?o }")
     finally:
         store.close()
