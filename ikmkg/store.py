@@ -428,10 +428,12 @@ class _Executor:
         self._scratch = memoryview(bytearray(READ_SIZE))
         try:
             kind, payload = self.read_frame(time.monotonic() + start_timeout)
-        except (EOFError, TimeoutError):
+        except (EOFError, TimeoutError, OSError):
             kind = payload = b""
         if kind != b"R":
             self.kill()
+            if self._sock is not None:  # an engine that died as it accepted: nothing ran
+                raise _EngineLeft("the query engine stopped as it accepted the connection")
             raise BackendUnavailable("the query executor did not start")
         ready = json.loads(payload)
         if self._sock is None:  # a process of its own, for one query at a time: its own cap
