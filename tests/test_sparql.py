@@ -475,13 +475,15 @@ def test_brackets_in_strings_iris_and_comments_do_not_count():
 
 
 def test_a_legitimately_deep_query_passes(client):
-    """30 nested OPTIONALs with a 30-deep expression and 500 alternatives in one FILTER."""
-    alternatives = " || ".join(f"?n = {i}" for i in range(500))
-    query = ("SELECT (COUNT(*) AS ?n) WHERE { BIND(1 AS ?n) " + "OPTIONAL { BIND(2 AS ?m) " * 30
-             + "FILTER(" + "(" * 30 + "true" + ")" * 30 + ")" + "}" * 30
-             + f" FILTER({alternatives}) }}")
+    """30 nested OPTIONALs, a 30-deep expression and 500 alternatives in one FILTER."""
+    optionals = "".join(f"OPTIONAL {{ ?p <urn:x:n{i}> ?v{i} " for i in range(30)) + "}" * 30
+    alternatives = " || ".join(f"?p = <urn:x:p{i}>" for i in range(500))
+    query = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> SELECT (COUNT(*) AS ?n) WHERE { "
+             f"?p a ikm:Province . {optionals} "
+             "FILTER(" + "(" * 30 + "?p != <urn:x:none>" + ")" * 30 + ") "
+             f"FILTER({alternatives} || isIRI(?p)) }}")
     assert count(client.post("/sparql", data=query.encode(),
-                             content_type="application/sparql-query")) == 1
+                             content_type="application/sparql-query")) == 30
 
 
 def test_the_depth_scan_counts_nesting_and_chains_without_recursion():
@@ -609,6 +611,29 @@ def test_capped_graph_results_say_so(client):
     assert response.headers["X-Result-Capped"] == f"max-results={MAX}"
     assert len(Graph().parse(data=response.data, format="nt")) == MAX
     assert b"# result capped" in response.data
+
+
+def test_answers_capped_by_size_say_so(server_store):
+    """max_result_bytes cuts downloads with the same signal as max_results (header and note);
+    HTML result tables are cut much lower (HTML_BYTES)."""
+    from ikmkg.web.sparql import HTML_BYTES
+
+    app = make_app(server_store, project_dir="tests/data/sparql", max_result_bytes=20_000)
+    query = 'SELECT ?s ?x WHERE { ?s ?p ?o BIND(CONCAT(STR(?o), "' + "x" * 200 + '") AS ?x) }'
+    response = app.test_client().get("/sparql", query_string={"query": query, "format": "srj"})
+    assert response.headers["X-Result-Capped"] == "max-bytes=20000"
+    assert 10_000 < len(response.data) < 21_000
+    body = json.loads(response.data)
+    assert body["capped"]["max_bytes"] == 20_000 and "max_result_bytes" in body["capped"][
+        "message"]
+    assert 0 < len(body["results"]["bindings"]) < 100
+    wide = ('SELECT ?s ?x WHERE { ?s ?p ?o BIND("0123456789abcdef" AS ?x0) '
+            + " ".join(f"BIND(CONCAT(?x{i},?x{i}) AS ?x{i + 1})" for i in range(10))
+            + " BIND(?x10 AS ?x) }")  # 16 KiB a row
+    page = make_app(server_store, project_dir="tests/data/sparql").test_client().get(
+        "/sparql", query_string={"query": wide}, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and len(page.data) < 3 * HTML_BYTES
+    assert b"capped at" in page.data
 
 
 @pytest.mark.parametrize("query", [

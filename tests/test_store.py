@@ -6,6 +6,7 @@ import json
 import shutil
 import time
 
+import pyoxigraph as ox
 import pytest
 from conftest import SPARQL_PROJECT
 from rdflib import Literal, URIRef
@@ -54,6 +55,32 @@ def test_select_returns_rdflib_terms(any_store):
 def test_unbound_variables_are_absent(any_store):
     rows = any_store.select(f"SELECT ?s ?missing WHERE {{ <{P00}> a ?s }}")
     assert rows == [{"s": URIRef(IKM + "Province")}]
+
+
+@pytest.mark.parametrize("fmt", ["srj", "srx", "csv", "tsv", "nt", "ttl"])
+def test_answers_are_cut_to_whole_rows_within_max_bytes(any_store, fmt):
+    """max_bytes cuts an answer to whole rows or triples that fit, says so (capped_by bytes)
+    and keeps it readable; a cap larger than the answer changes nothing."""
+    graph = fmt in ("nt", "ttl")
+    query = ("CONSTRUCT WHERE { ?s ?p ?o }" if graph
+             else "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o")
+    whole = any_store.query(query, result_format=fmt, max_results=5000)
+    full = whole.read()
+    cut = any_store.query(query, result_format=fmt, max_results=5000, max_bytes=len(full) // 3)
+    body = cut.read()
+    assert not whole.capped and cut.capped and cut.capped_by == "bytes"
+    assert len(full) // 5 < len(body) <= len(full) // 3 and 0 < cut.rows < whole.rows
+    if graph:
+        assert len(list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES if fmt == "nt"
+                                 else ox.RdfFormat.TURTLE))) == cut.rows
+    elif fmt == "csv":  # lossy, not parsed by pyoxigraph: a header line and one line a row
+        assert body.count(b"\r\n") == cut.rows + 1
+    else:
+        kind = {"srj": "JSON", "srx": "XML", "tsv": "TSV"}[fmt]
+        solutions = ox.parse_query_results(body, format=getattr(ox.QueryResultsFormat, kind))
+        assert len(list(solutions)) == cut.rows
+    same = any_store.query(query, result_format=fmt, max_results=5000, max_bytes=len(full) + 1)
+    assert same.read() == full and not same.capped
 
 
 def test_ask_and_construct(any_store):
