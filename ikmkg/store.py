@@ -735,7 +735,7 @@ class PooledStore(StoreBase):
                 kind, _ = executor_.read_frame(deadline)
             if kind != b"E":
                 raise BackendUnavailable("the query engine did not answer ASK {}")
-        except (TimeoutError, EOFError, OSError):
+        except (TimeoutError, EOFError, OSError, _EngineLeft):
             raise BackendUnavailable(f"the query engine did not answer within {timeout:g} s",
                                      headers={"Retry-After": "5"}) from None
         finally:
