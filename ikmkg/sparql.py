@@ -4,8 +4,8 @@ What this module refuses, before anything is evaluated (each raises `QueryError`
 updates (`update=`, `application/sparql-update`, or a text that is an update), `SERVICE`
 (pyoxigraph would open the connection), `LOAD`, and `FROM`/`FROM NAMED`/`default-graph-uri`/
 `named-graph-uri` naming anything but the published named graphs, and nesting deeper than the
-engine's parser can take (it would crash the engine, see `check_nesting`). The check works on the token
-stream of the SPARQL grammar (strings, IRIs, comments, prefixed names and variables are single
+engine's parser can take (it would crash the engine, see `check_nesting`). The check works on
+the token stream of the SPARQL grammar (strings, IRIs, comments, prefixed names and variables are single
 tokens), so a keyword hidden in a literal or a comment is not mistaken for one and a real one is
 never missed; pyoxigraph then parses the text and reports syntax errors with line and column.
 
