@@ -13,10 +13,22 @@ A thread cannot be stopped, so a query past its time limit is stopped by replaci
 process. The client whose query timed out starts a successor (`--successor-of PID`). The
 successor loads the store aside, takes the socket path over by an atomic rename (new connections
 reach it from then on) and sends its predecessor SIGTERM. The predecessor then drains: it
-accepts nothing more, closes its idle connections and exits as soon as no query is running, or
-when `--grace` seconds have passed, ending any runaway query with it. A lock file and a pid file
-make concurrent requests for a successor start exactly one. Every engine exits when OWNER_PID
-(the process that created the store, e.g. the server's main process) is gone.
+accepts nothing more, tells its idle connections it is going (a `G` frame: the client retries
+elsewhere) and exits as soon as every query still running is past its own time limit (each
+request carries it), so a runaway ends as soon as the queries that are still in time are done,
+and at the latest after `--grace` seconds. A lock file and a pid file make concurrent requests
+for a successor start exactly one. Every engine exits when OWNER_PID (the process that created
+the store, e.g. the server's main process) is gone.
+
+Memory (`--memory MIB`, setting `engine_memory`): once the store is loaded, the engine caps its
+own data segment (RLIMIT_DATA: heap, anonymous mappings and thread stacks, which is what a query
+allocates) at what it holds then plus MIB. A query that would pass it makes an allocation fail,
+and Rust aborts the whole process on a failed allocation; the clients then retry every query
+that was in flight alone, each in a process of its own under its own cap (see
+`ikmkg.store.PooledStore`), so that only the query that needed the memory fails. Measured
+alternative: a thread reading the engine's RSS every few milliseconds sees a string-doubling
+query jump by hundreds of MiB between two reads and still needs the same retry to tell which
+query it was; the kernel limit stops the allocation itself.
 
 This module imports only the standard library, pyoxigraph and ikmkg.executor, like the
 executors, so that the engine stays small beside the store it holds.
@@ -28,6 +40,7 @@ import argparse
 import fcntl
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -78,11 +91,11 @@ def pid_of(sock: str) -> int | None:
 
 
 def spawn(store_dir: str, sock: str, owner: int, grace: float,
-          successor_of: int | None = None) -> subprocess.Popen:
+          successor_of: int | None = None, memory: int = 0) -> subprocess.Popen:
     """Start an engine process for `store_dir` on `sock` (in a session of its own, so that
-    signals to the caller's process group do not reach it)."""
+    signals to the caller's process group do not reach it); `memory`: see `limit_memory`."""
     args = [sys.executable, "-m", "ikmkg.engine", store_dir, sock, str(owner),
-            "--grace", str(grace)]
+            "--grace", str(grace), "--memory", str(memory)]
     if successor_of is not None:
         args += ["--successor-of", str(successor_of)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -97,8 +110,8 @@ class _Engine:
     def __init__(self, store: ox.Store, listener: socket.socket, sandboxed: bool, grace: float):
         self.store, self.listener, self.sandboxed, self.grace = store, listener, sandboxed, grace
         self.lock = threading.Lock()
-        self.idle: set[socket.socket] = set()
-        self.busy = 0
+        self.idle: dict[socket.socket, object] = {}  # connection -> its buffered writer
+        self.busy: dict[int, float] = {}  # running query (its thread) -> its deadline
         self.draining = threading.Event()
 
     def serve_forever(self, owner: int) -> None:
@@ -115,7 +128,10 @@ class _Engine:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+            try:
+                threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+            except RuntimeError:  # no memory for another thread's stack: refuse this one
+                conn.close()
 
     def _connection(self, conn: socket.socket) -> None:
         inp, out = conn.makefile("rb"), conn.makefile("wb", buffering=executor.ANSWER_BUFFER)
@@ -125,28 +141,30 @@ class _Engine:
             out.flush()
             while not self.draining.is_set():
                 with self.lock:
-                    self.idle.add(conn)
+                    self.idle[conn] = out
                 try:
                     _, size = executor.HEADER.unpack(
                         executor.read_exact(inp, executor.HEADER.size))
                     request = json.loads(executor.read_exact(inp, size))
                 finally:
                     with self.lock:
-                        self.idle.discard(conn)
+                        self.idle.pop(conn, None)
+                key = threading.get_ident()
                 with self.lock:
-                    self.busy += 1
+                    self.busy[key] = time.monotonic() + float(request.get("timeout") or 0)
                 try:
                     executor.answer(self.store, request, out)
                 finally:
                     with self.lock:
-                        self.busy -= 1
+                        del self.busy[key]
         except (EOFError, OSError, ValueError):
             pass  # the client went away (or the drain closed the connection)
         finally:
             conn.close()
 
     def _drain(self) -> None:
-        """Stop accepting, close idle connections, exit once nothing runs (or after grace)."""
+        """Stop accepting, send idle connections away, exit once every query still running is
+        past its time limit (its client has given up on it), or after grace."""
         try:
             self.listener.close()
         except OSError:
@@ -154,16 +172,21 @@ class _Engine:
         deadline = time.monotonic() + self.grace
         while True:
             with self.lock:
-                idle, self.idle = self.idle, set()
-                busy = self.busy
-            for conn in idle:
+                idle, self.idle = self.idle, {}
+                in_time = [end for end in self.busy.values() if end > time.monotonic()]
+            for conn, out in idle.items():
+                try:  # its thread waits for a request: nobody else writes to it now
+                    executor.write_frame(out, b"G", b"")
+                    out.flush()
+                except (OSError, ValueError):
+                    pass
                 try:
                     conn.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-            if (busy == 0 and not idle) or time.monotonic() > deadline:
+            if (not in_time and not idle) or time.monotonic() > deadline:
                 os._exit(0)
-            time.sleep(0.05)
+            time.sleep(0.02)
 
 
 def _running(pid: int) -> bool:
@@ -187,6 +210,32 @@ def load_memory(store_dir: Path) -> ox.Store:
     return store
 
 
+def data_size(pid: int | str = "self") -> int:
+    """Bytes in the data segment of a process (VmData: what RLIMIT_DATA counts), 0 if unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def limit_memory(mib: int, pid: int = 0) -> None:
+    """Cap the data segment of process `pid` (0: this one) at its size now plus `mib` MiB
+    (0: no cap). An allocation past it fails; in pyoxigraph's Rust code that aborts the process,
+    which is why the clients retry the queries in flight alone (ikmkg.store.PooledStore)."""
+    if mib <= 0 or not hasattr(resource, "prlimit"):
+        return
+    size = data_size(pid or "self")
+    if size:
+        _, hard = resource.prlimit(pid, resource.RLIMIT_DATA)
+        soft = size + (mib << 20)
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.prlimit(pid, resource.RLIMIT_DATA, (soft, hard))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store_dir", type=Path)
@@ -196,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds a replaced engine lets its running queries finish")
     parser.add_argument("--successor-of", type=int, default=None,
                         help="replace the engine with this pid (no-op if already replaced)")
+    parser.add_argument("--memory", type=int, default=0,
+                        help="MiB the running queries may allocate beyond the loaded store "
+                             "(0: no cap)")
     args = parser.parse_args(argv)
     # Before any thread exists (unshare refuses a threaded process; bulk_load starts threads).
     sandboxed = executor._sandbox()
@@ -205,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.successor_of is not None and current != args.successor_of:
             return  # another client's successor has replaced it already
         store = load_memory(args.store_dir)
+        limit_memory(args.memory)
         tmp = f"{args.socket}.{os.getpid()}"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(tmp)

@@ -54,6 +54,12 @@ class BackendUnavailable(IkmkgError):
     status = 503
 
 
+class MemoryLimitExceeded(BackendUnavailable):
+    """A query needed more memory than the engine allows a query (setting engine_memory)."""
+
+    status = 507
+
+
 class DataError(IkmkgError):
     """The ontology, shapes or data cannot be loaded (syntax) or do not conform."""
 

@@ -61,6 +61,40 @@ def capped_tsv(solutions: ox.QuerySolutions,
     return tsv[:end + 1], True, max_results
 
 
+def fit_solutions(tsv: bytes, result_format: str, max_bytes: int) -> tuple[bytes, bool, int]:
+    """TSV solutions serialised in `result_format`, cut to whole rows so that the answer holds
+    at most `max_bytes` bytes (0: no cap); whether rows were cut, and how many are kept.
+
+    Each round keeps the share of the TSV that the answer's size says fits (formats other than
+    TSV are larger by a factor that depends on the data), so it ends in a few rounds."""
+    cut = False
+    while True:
+        if result_format == "tsv":
+            out = tsv
+        else:
+            again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+            out = again.serialize(format=RESULT_FORMATS[result_format])
+        header_end = tsv.find(b"\n") + 1
+        rows = max(tsv.count(b"\n") - 1, 0)
+        if not max_bytes or len(out) <= max_bytes or not rows:
+            return out, cut, rows
+        share = int(len(tsv) * max_bytes / len(out) * 0.95)
+        end = tsv.rfind(b"\n", header_end, min(share, len(tsv) - 1))
+        tsv = tsv[:max(end + 1, header_end)]
+        cut = True
+
+
+def fit_triples(triples: list, serialize: Callable[[list], bytes],
+                max_bytes: int) -> tuple[bytes, bool, int]:
+    """`serialize(triples)` cut to its first triples so that it holds at most `max_bytes`
+    bytes (0: no cap); whether triples were cut, and how many are kept."""
+    count, out, cut = len(triples), serialize(triples), False
+    while max_bytes and len(out) > max_bytes and count:
+        count = min(count - 1, int(count * max_bytes / len(out) * 0.95))
+        out, cut = serialize(triples[:count]), True
+    return out, cut, count
+
+
 def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -> dict:
     """Run one query request on `store`, writing the serialised result through `write`.
 
@@ -68,12 +102,14 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         store: the pyoxigraph store (named graphs ontology/shapes/data).
         request: `query`, `format` (a suffix key of RESULT_FORMATS/RDF_FORMATS), `default_graph`
             and `named_graphs` (IRI lists or None), `union` (default graph = union of the named
-            graphs), `max_results` (0: no cap), `prefixes` (for Turtle/TriG output).
+            graphs), `max_results` (0: no cap), `max_bytes` (the answer's size; 0: no cap;
+            not for streamed answers), `prefixes` (for Turtle/TriG output).
         write: called with successive chunks of the serialised result.
 
     Returns:
-        The header: `kind` ("solutions", "boolean" or "graph"), `capped`, and `rows` (solutions
-        or triples sent) unless the result is streamed or an unbounded graph.
+        The header: `kind` ("solutions", "boolean" or "graph"), `capped`, `capped_by` ("rows"
+        or "bytes", when capped), and `rows` (solutions or triples sent) unless the result is
+        streamed or an unbounded graph.
 
     Raises:
         RequestError: a syntax error (with line and column) or a format that does not fit.
@@ -92,6 +128,7 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         raise RequestError(f"the query cannot be evaluated: {exc}") from None
     fmt = request["format"]
     max_results = int(request.get("max_results") or 0)
+    max_bytes = int(request.get("max_bytes") or 0)
     if isinstance(results, ox.QueryBoolean):
         if fmt not in RESULT_FORMATS:
             raise RequestError(f"an ASK query has no {fmt} serialisation")
@@ -106,26 +143,33 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         # Through TSV (one line a row) so that the rows are counted and a cap is cheap; bytes
         # natively: far fewer calls into Python than a file object.
         tsv, capped, rows = capped_tsv(results, max_results)
-        if fmt == "tsv":
-            write(tsv)
-        else:
-            again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-            write(again.serialize(format=RESULT_FORMATS[fmt]))
-        return {"kind": "solutions", "capped": capped, "rows": rows}
+        data, cut, rows = fit_solutions(tsv, fmt, max_bytes)
+        write(data)
+        return _capped({"kind": "solutions", "rows": rows}, capped, cut)
     if fmt not in RDF_FORMATS:
         raise RequestError(f"a CONSTRUCT or DESCRIBE query has no {fmt} serialisation")
     prefixes = request.get("prefixes") or None
-    if not max_results:
+    if not max_results and not max_bytes:
         if request.get("stream"):
             _stream(lambda out: ox.serialize(results, out, RDF_FORMATS[fmt], prefixes=prefixes),
                     write)
         else:
             write(ox.serialize(results, format=RDF_FORMATS[fmt], prefixes=prefixes))
         return {"kind": "graph", "capped": False}
-    triples = list(itertools.islice(results, max_results + 1))
-    capped = len(triples) > max_results
-    write(ox.serialize(triples[:max_results], format=RDF_FORMATS[fmt], prefixes=prefixes))
-    return {"kind": "graph", "capped": capped, "rows": min(len(triples), max_results)}
+    triples = list(itertools.islice(results, max_results + 1) if max_results else results)
+    capped = bool(max_results) and len(triples) > max_results
+    data, cut, rows = fit_triples(
+        triples[:max_results] if max_results else triples,
+        lambda some: ox.serialize(some, format=RDF_FORMATS[fmt], prefixes=prefixes), max_bytes)
+    write(data)
+    return _capped({"kind": "graph", "rows": rows}, capped, cut)
+
+
+def _capped(header: dict, by_rows: bool, by_bytes: bool) -> dict:
+    header["capped"] = by_rows or by_bytes
+    if header["capped"]:
+        header["capped_by"] = "bytes" if by_bytes else "rows"
+    return header
 
 
 class _Sink(io.RawIOBase):

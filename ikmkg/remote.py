@@ -230,7 +230,7 @@ class RemoteStore(StoreBase):
     def query(self, sparql_text: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
         """Check `sparql_text`, send it to the store and serialise its result.
 
         See `ikmkg.store.Store.query`. Raises QueryError (refused, or the store's syntax error),
@@ -254,11 +254,11 @@ class RemoteStore(StoreBase):
                               timeout=limit)
         if graph:
             data, kind, capped, rows = serialise_graph(response.body, result_format, max_results,
-                                                       self.base_uri, current.public)
+                                                       self.base_uri, current.public, max_bytes)
         else:
             data, kind, capped, rows = serialise_solutions(response.body, checked.form,
                                                            result_format, max_results,
-                                                           current.public)
+                                                           current.public, max_bytes)
         return QueryResult(kind, result_format, capped, [data], rows=rows)
 
     # -- internals --

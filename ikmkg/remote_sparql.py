@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from ikmkg import sparql
 from ikmkg.errors import QueryError
-from ikmkg.executor import capped_tsv
+from ikmkg.executor import capped_tsv, fit_solutions, fit_triples
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.namespaces import prefixes
@@ -164,7 +164,7 @@ def _normalise_json(body: bytes, form: str | None, rename: dict[str, str] | None
 
 def serialise_solutions(body: bytes, form: str | None, result_format: str,
                         max_results: int, rename: dict[str, str] | None = None,
-                        ) -> tuple[bytes, str, bool, int | None]:
+                        max_bytes: int = 0) -> tuple[bytes, str, bool, int | None]:
     """(bytes in `result_format`, kind, capped, rows) from the store's SPARQL JSON."""
     if result_format not in RESULT_FORMATS:
         raise QueryError(f"a {form or 'SELECT'} query has no {result_format} serialisation")
@@ -174,10 +174,8 @@ def serialise_solutions(body: bytes, form: str | None, result_format: str,
         return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False, None
     # Through TSV like the embedded executor: rows counted, the cap cheap (ikmkg.executor).
     tsv, capped, rows = capped_tsv(results, max_results)
-    if result_format != "tsv":
-        again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-        tsv = again.serialize(format=RESULT_FORMATS[result_format])
-    return tsv, "solutions", capped, rows
+    data, cut, rows = fit_solutions(tsv, result_format, max_bytes)
+    return data, "solutions", capped or cut, rows
 
 
 def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
@@ -192,7 +190,7 @@ def _renamed(term: ox.NamedNode | ox.BlankNode | ox.Literal,
 
 def serialise_graph(body: bytes, result_format: str, max_results: int, base_uri: str,
                     rename: dict[str, str] | None = None,
-                    ) -> tuple[bytes, str, bool, int | None]:
+                    max_bytes: int = 0) -> tuple[bytes, str, bool, int | None]:
     """(bytes in `result_format`, kind, capped, rows) from the store's N-Triples, with the
     stored graph names in `rename` shown as their public ones."""
     if result_format not in RDF_FORMATS:
@@ -208,8 +206,10 @@ def serialise_graph(body: bytes, result_format: str, max_results: int, base_uri:
         triples = [ox.Triple(_renamed(t.subject, rename), t.predicate, _renamed(t.object, rename))
                    for t in triples]
     rows = len(triples) if max_results else None
-    if result_format == "nt" and not capped and not renamed:
+    if result_format == "nt" and not capped and not renamed and len(body) <= (
+            max_bytes or len(body)):
         return body, "graph", False, rows
-    data = ox.serialize(list(triples), format=RDF_FORMATS[result_format],
-                        prefixes=prefixes(base_uri))
-    return data, "graph", capped, rows
+    data, cut, kept = fit_triples(
+        list(triples), lambda some: ox.serialize(some, format=RDF_FORMATS[result_format],
+                                                 prefixes=prefixes(base_uri)), max_bytes)
+    return data, "graph", capped or cut, kept if cut else rows

@@ -54,6 +54,16 @@ SETTINGS: tuple[Setting, ...] = (
             "URL of a remote SPARQL endpoint to serve from instead of the embedded store"),
     Setting("cache_dir", "",
             "Folder for the on-disk store, validation cache and dumps (default: a temporary one)"),
+    Setting("engine_memory", 4096,
+            "MiB the embedded store's running queries may allocate together beyond the loaded "
+            "store (the shared engine's cap; a process running one query gets this divided by "
+            "max_concurrent_queries); a query past it gets 507; 0: no cap"),
+    Setting("min_query_timeout", 1.0,
+            "Lowest time limit a request may ask for with timeout=, in seconds (a lower one is "
+            "raised to it): a query stopped at its limit costs an engine restart"),
+    Setting("max_result_bytes", 16_000_000,
+            "Largest SPARQL answer sent, in bytes (HTML result pages: at most 1 MB); a capped "
+            "result says so, like max_results"),
     Setting("store_mode", "shared",
             "How queries read the embedded store: shared (one engine process holds the "
             "in-memory store and runs queries on threads: fastest, one copy of the store), "
@@ -85,6 +95,9 @@ class Settings:
     trusted_proxies: str = "127.0.0.0/8,::1"
     store: str = ""
     cache_dir: str = ""
+    engine_memory: int = 4096
+    min_query_timeout: float = 1.0
+    max_result_bytes: int = 16_000_000
     store_mode: str = "shared"
     public_url: str = ""
 

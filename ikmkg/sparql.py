@@ -3,8 +3,9 @@
 What this module refuses, before anything is evaluated (each raises `QueryError`, a 400):
 updates (`update=`, `application/sparql-update`, or a text that is an update), `SERVICE`
 (pyoxigraph would open the connection), `LOAD`, and `FROM`/`FROM NAMED`/`default-graph-uri`/
-`named-graph-uri` naming anything but the published named graphs. The check works on the token
-stream of the SPARQL grammar (strings, IRIs, comments, prefixed names and variables are single
+`named-graph-uri` naming anything but the published named graphs, and nesting deeper than the
+engine's parser can take (it would crash the engine, see `check_nesting`). The check works on
+the token stream of the SPARQL grammar (strings, IRIs, comments, prefixed names and variables are single
 tokens), so a keyword hidden in a literal or a comment is not mistaken for one and a real one is
 never missed; pyoxigraph then parses the text and reports syntax errors with line and column.
 
@@ -88,6 +89,56 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+#: Deepest nesting accepted: open brackets ({ ( [) plus a run of prefix operators (! ^ - +).
+#: pyoxigraph parses and optimises a query by recursion on a thread's stack (8 MiB): measured
+#: on 0.5, 1,000 nested `FILTER NOT EXISTS {` or 3,000 `{` or 10,000 `!` kill the whole engine
+#: process (SIGSEGV), so the limit keeps a margin of 5 or more; real queries nest a few dozen.
+MAX_QUERY_NESTING = 100
+#: Most tree nodes on one path from the root: at each open level, the operators and group
+#: elements seen so far (a chain `a || b || c`, `{} UNION {}`, BIND after BIND is a left-deep
+#: tree, as deep as it is long; 5,000 BINDs or 10,000 `||` crash the engine, 2,000 do not).
+MAX_QUERY_CHAIN = 2000
+_PREFIX_OPERATORS = frozenset({"!", "^", "-", "+"})
+_CHAIN_PUNCT = frozenset({"||", "&&", "|", "/", "+", "-", "*", "=", "!=", "<", ">", "<=", ">=",
+                          "{"})
+_CHAIN_WORDS = frozenset({"UNION", "OPTIONAL", "MINUS", "BIND", "FILTER", "GRAPH", "VALUES"})
+_OPENING, _CLOSING = frozenset("{(["), frozenset("})]")
+
+
+def check_nesting(tokens: list[Token]) -> None:
+    """Refuse a query nested or chained deeper than the engine's parser can take.
+
+    A loop over the tokens (no recursion, so the check cannot overflow itself); brackets inside
+    strings, IRIs and comments are parts of those tokens and do not count.
+
+    Raises:
+        QueryError: deeper than MAX_QUERY_NESTING or MAX_QUERY_CHAIN.
+    """
+    chains = [0]  # operators and group elements counted at each open level
+    path = 0  # sum of `chains` plus the open levels: the tree depth on the current path
+    run = 0  # prefix operators in a row
+    for token in tokens:
+        text = token.text
+        punct = token.kind == "punct"
+        run = run + 1 if punct and text in _PREFIX_OPERATORS else 0
+        if (punct and text in _CHAIN_PUNCT) or (
+                token.kind == "word" and text.upper() in _CHAIN_WORDS):
+            chains[-1] += 1
+            path += 1
+        if punct and text in _OPENING:
+            chains.append(0)
+            path += 1
+        elif punct and text in _CLOSING and len(chains) > 1:
+            path -= chains.pop() + 1
+        if len(chains) - 1 + run > MAX_QUERY_NESTING:
+            raise QueryError(f"the query is nested more than {MAX_QUERY_NESTING} levels deep "
+                             f"(at character {token.start}); this endpoint refuses deeper ones")
+        if path + run > MAX_QUERY_CHAIN:
+            raise QueryError(f"the query chains more than {MAX_QUERY_CHAIN} operators or group "
+                             f"elements on one path (at character {token.start}); this endpoint "
+                             "refuses longer ones")
+
+
 def unescape(text: str) -> str:
     """`text` with its \\u escapes replaced, as a SPARQL parser reads it (SPARQL 1.1 §19.2:
     they are processed before parsing)."""
@@ -143,9 +194,11 @@ def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
         The CheckedQuery.
 
     Raises:
-        QueryError: an update, SERVICE, LOAD, or a dataset outside the published graphs.
+        QueryError: an update, SERVICE, LOAD, a dataset outside the published graphs, or
+            nesting deeper than the engine can parse (`check_nesting`).
     """
     tokens = tokenize(unescape(text))
+    check_nesting(tokens)
     words = [t.text.upper() if t.kind == "word" else None for t in tokens]
     prefixes: dict[str, str] = {}
     base = ""
@@ -509,6 +562,45 @@ class Admission:
                                headers={"Retry-After": str(self.retry_after)})
 
 
+class Overruns:
+    """Queries stopped at their time limit, per client: the client's budget of engine restarts.
+
+    A query stopped at its limit costs the shared engine a replacement (a new process loading
+    the store; ikmkg.engine), however cheap the query was to send. A client with `limit`
+    overruns within the last `window` seconds gets 429 for its further queries until the oldest
+    leaves the window, so that no client can make the server restart its engine more than
+    `limit` times a window (per server process). Kept apart from `Admission` (concurrency).
+    """
+
+    def __init__(self, limit: int = 2, window: float = 60.0, max_clients: int = 10_000):
+        self.limit, self.window, self.max_clients = limit, window, max_clients
+        self._times: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        """Raise TooManyRequests if `client` has used its budget."""
+        now = time.monotonic()
+        with self._lock:
+            times = [t for t in self._times.get(client, ()) if t > now - self.window]
+            if times:
+                self._times[client] = times
+            else:
+                self._times.pop(client, None)
+        if len(times) >= self.limit:
+            wait = max(1, round(times[0] + self.window - now))
+            raise TooManyRequests(
+                f"{len(times)} queries from this client ran past their time limit in the last "
+                f"{self.window:g} s (each one restarts the query engine); try again in {wait} s",
+                headers={"Retry-After": str(wait)})
+
+    def charge(self, client: str) -> None:
+        """Count one overrun of `client` (the table stays bounded: oldest clients go first)."""
+        with self._lock:
+            if client not in self._times and len(self._times) >= self.max_clients:
+                self._times.pop(next(iter(self._times)))
+            self._times.setdefault(client, []).append(time.monotonic())
+
+
 # --- service description --------------------------------------------------------------------
 
 _FORMAT_IRIS = {
@@ -702,17 +794,21 @@ def bind_parameters(text: str, terms: dict[str, str]) -> str:
 
 # --- capped results -------------------------------------------------------------------------
 
-def note_capped(body: bytes, result_format: str, max_results: int) -> bytes:
-    """`body` with a note, in the format's own comment or extension syntax, that it was capped.
+def note_capped(body: bytes, result_format: str, max_results: int, max_bytes: int = 0) -> bytes:
+    """`body` with a note, in the format's own comment or extension syntax, that it was capped
+    (at `max_results` rows or triples, or, when `max_bytes` is given, at that many bytes).
 
     JSON results get a top-level "capped" member (ignored by SPARQL JSON readers), XML an XML
     comment, CSV/TSV and the line-based RDF formats a final `#` line, JSON-LD a top-level
     member that JSON-LD processing drops.
     """
-    message = (f"result capped at max_results={max_results}: more rows or triples exist; "
+    limit = (f"max_result_bytes={max_bytes}" if max_bytes
+             else f"max_results={max_results}")
+    message = (f"result capped at {limit}: more rows or triples exist; "
                "add LIMIT/OFFSET to page through them")
     if result_format == "srj" and body.startswith(b"{"):
-        member = json.dumps({"max_results": max_results, "message": message})
+        key = "max_bytes" if max_bytes else "max_results"
+        member = json.dumps({key: max_bytes or max_results, "message": message})
         return b'{"capped":' + member.encode() + b"," + body[1:]
     if result_format == "jsonld":
         return (b'{"capped":' + json.dumps(message).encode() + b',"@graph":' + body + b"}")

@@ -43,7 +43,14 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from ikmkg import engine, executor
-from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout, TooManyRequests
+from ikmkg.engine import limit_memory
+from ikmkg.errors import (
+    BackendUnavailable,
+    MemoryLimitExceeded,
+    QueryError,
+    QueryTimeout,
+    TooManyRequests,
+)
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, OxigraphGraph, graph_iri, iter_quads
 from ikmkg.namespaces import bind_prefixes, prefixes
 from ikmkg.terms import to_oxigraph, to_rdflib
@@ -57,9 +64,9 @@ class QueryResult:
     """A query's serialised result.
 
     `chunks` yields the bytes of the result in `result_format` (a suffix of ikmkg.formats);
-    `capped` is True when `max_results` cut it; `rows` is the number of solutions or triples
-    in it where the store knows it (None: unknown, as for streamed results). Call `close()` if
-    you stop iterating early.
+    `capped` is True when `max_results` or `max_bytes` cut it (`capped_by`: "rows" or
+    "bytes"); `rows` is the number of solutions or triples in it where the store knows it
+    (None: unknown, as for streamed results). Call `close()` if you stop iterating early.
     """
 
     kind: str  # "solutions", "boolean" or "graph"
@@ -68,6 +75,7 @@ class QueryResult:
     chunks: Iterable[bytes]
     close: Callable[[], None] = lambda: None
     rows: int | None = None
+    capped_by: str | None = None
 
     def read(self) -> bytes:
         try:
@@ -92,12 +100,13 @@ class Store(Protocol):
     def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
         """Evaluate `sparql` and serialise its result natively (see `QueryResult`).
 
         `union=False` lets the query's own FROM/FROM NAMED clauses pick the dataset; protocol
-        graph lists override both. Raises QueryError (syntax, with line:column), QueryTimeout,
-        TooManyRequests.
+        graph lists override both. `max_bytes` cuts the answer to whole rows or triples within
+        that size (not a streamed one). Raises QueryError (syntax, with line:column),
+        QueryTimeout, TooManyRequests.
         """
 
     @property
@@ -128,6 +137,10 @@ class StoreBase:
     def graph_iris(self) -> dict[str, str]:
         return dict(_graph_iris(self.base_uri))
 
+    def ping(self, timeout: float) -> None:
+        """Answer a trivial query within `timeout` seconds (the readiness probe), or raise."""
+        self.query("ASK {}", result_format="srj", timeout=timeout).read()
+
     def select(self, sparql: str) -> list[dict[str, Node]]:
         body = self.query(sparql, result_format="tsv", timeout=self.query_timeout).read()
         solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV)
@@ -147,13 +160,14 @@ class StoreBase:
         return graph
 
     def _request(self, sparql: str, result_format: str, default_graph_uris: list[str] | None,
-                 named_graph_uris: list[str] | None, union: bool, max_results: int) -> dict:
+                 named_graph_uris: list[str] | None, union: bool, max_results: int,
+                 max_bytes: int = 0) -> dict:
         explicit = default_graph_uris is not None or named_graph_uris is not None
         return {
             "query": sparql, "format": result_format, "union": union,
             "default_graph": (default_graph_uris or []) if explicit else None,
             "named_graphs": (named_graph_uris or []) if explicit else None,
-            "max_results": max_results,
+            "max_results": max_results, "max_bytes": max_bytes,
             "prefixes": _prefixes(self.base_uri) if result_format in ("ttl", "trig") else None,
         }
 
@@ -187,16 +201,16 @@ class EmbeddedStore(StoreBase):
     def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
         request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
-                                union, max_results)
+                                union, max_results, max_bytes)
         chunks: list[bytes] = []
         try:
             header = executor.evaluate(self.oxigraph, request, chunks.append)
         except executor.RequestError as exc:
             raise QueryError(str(exc)) from None
         return QueryResult(header["kind"], result_format, header["capped"], chunks,
-                           rows=header.get("rows"))
+                           rows=header.get("rows"), capped_by=header.get("capped_by"))
 
 
 # --- the on-disk store and its cache --------------------------------------------------------
@@ -270,12 +284,15 @@ class _EngineClient:
     The process that creates it (the owner: the server's main process, or a test) starts the first
     engine; every process forked from it connects to the same socket. `replace` asks for a
     successor when a query overran its limit (the engine is still running it on a thread);
-    `close`, in the owner only, stops the engine.
+    `close`, in the owner only, stops the engine. `memory`: MiB the engine's queries may
+    allocate together beyond the loaded store (ikmkg.engine.limit_memory; 0: no cap).
     """
 
-    def __init__(self, store_dir: Path, query_timeout: float):
+    def __init__(self, store_dir: Path, query_timeout: float, memory: int = 0):
         self.store_dir, self.grace = str(store_dir), query_timeout + 1.0
+        self.wait, self.memory = query_timeout, memory
         self.owner = os.getpid()
+        self._replaced: int | None = None  # the last engine this process started a successor of
         folder = engine.socket_dir()
         engine.remove_stale(folder)
         self.sock = str(folder / f"{self.owner}-{next(_ENGINE_IDS)}.sock")
@@ -290,26 +307,34 @@ class _EngineClient:
 
     def _spawn(self, successor_of: int | None) -> subprocess.Popen:
         self._spawned = [p for p in self._spawned if p.poll() is None]  # reap finished ones
-        process = engine.spawn(self.store_dir, self.sock, self.owner, self.grace, successor_of)
+        process = engine.spawn(self.store_dir, self.sock, self.owner, self.grace, successor_of,
+                               self.memory)
         self._spawned.append(process)
         return process
 
-    def connect(self) -> socket.socket:
-        """A new connection to the engine; when none answers, a successor is started and the
-        caller gets BackendUnavailable (a 503 with Retry-After) meanwhile."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(self.sock)
-        except OSError:
-            sock.close()
+    def connect(self, wait: float | None = None) -> socket.socket:
+        """A new connection to the engine. When none answers (it died), a successor is started
+        and this waits up to `wait` seconds (default: the time limit) for it to take over, then
+        gives up with BackendUnavailable (a 503 with Retry-After)."""
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(self.sock)
+                return sock
+            except OSError:
+                sock.close()
             self.replace(engine.pid_of(self.sock))
-            raise BackendUnavailable("the query engine is restarting; try again shortly",
-                                     headers={"Retry-After": "2"}) from None
-        return sock
+            if time.monotonic() >= deadline:
+                raise BackendUnavailable("the query engine is restarting; try again shortly",
+                                         headers={"Retry-After": "2"})
+            time.sleep(0.05)
 
     def replace(self, pid: int | None) -> None:
-        """Start a successor of the engine `pid` (a no-op if it has been replaced already)."""
-        if pid is not None and pid == engine.pid_of(self.sock):
+        """Start a successor of the engine `pid` (a no-op if it has been replaced already, or
+        if this process has started one for it already)."""
+        if pid is not None and pid != self._replaced and pid == engine.pid_of(self.sock):
+            self._replaced = pid
             self._spawn(pid)
 
     def close(self) -> None:
@@ -342,12 +367,15 @@ class _Executor:
     """
 
     def __init__(self, db_path: str, memory: ox.Store | None = None,
-                 start_timeout: float = 60.0, engine: _EngineClient | None = None):
+                 start_timeout: float = 60.0, engine: _EngineClient | None = None,
+                 memory_cap: int = 0, connect_wait: float | None = None):
         self.proc: subprocess.Popen | None = None
         self.pid = 0
+        #: how the process ended (Popen.returncode style: -N for signal N), once it has
+        self.returncode: int | None = None
         self._sock: socket.socket | None = None
         if engine is not None:
-            self._sock = engine.connect()
+            self._sock = engine.connect(connect_wait)
             self._in = self._sock.makefile("wb", buffering=0)
             self._fd = self._sock.fileno()
         elif memory is not None:
@@ -373,12 +401,17 @@ class _Executor:
         self._scratch = memoryview(bytearray(READ_SIZE))
         try:
             kind, payload = self.read_frame(time.monotonic() + start_timeout)
-        except (EOFError, TimeoutError):
+        except (EOFError, TimeoutError, OSError):
             kind = payload = b""
         if kind != b"R":
             self.kill()
+            if self._sock is not None:  # an engine that died as it accepted: nothing ran
+                raise _EngineLeft("the query engine stopped as it accepted the connection")
             raise BackendUnavailable("the query executor did not start")
         ready = json.loads(payload)
+        if self._sock is None:  # a process of its own, for one query at a time: its own cap
+            with contextlib.suppress(OSError):
+                limit_memory(memory_cap, self.pid)
         self.sandboxed = ready.get("sandboxed", False)
         #: the pid of the shared engine serving this connection (store_mode=shared)
         self.engine_pid: int | None = ready.get("engine")
@@ -448,13 +481,14 @@ class _Executor:
             self._sock.close()
             return
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.kill()  # no-op if it has exited: its own exit status is kept
+            self.returncode = self.proc.wait()
             self.proc.stdout.close()
         else:
             try:
                 os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
+                self.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(
+                    status := os.waitpid(self.pid, 0)[1]) else os.WEXITSTATUS(status)
             except (ProcessLookupError, ChildProcessError):
                 pass
             os.close(self._fd)
@@ -468,9 +502,9 @@ class _Pool:
     """At most `size` executors at once; idle ones are kept for the next query."""
 
     def __init__(self, db_path: str, size: int, wait: float, memory: ox.Store | None = None,
-                 engine: _EngineClient | None = None):
+                 engine: _EngineClient | None = None, memory_cap: int = 0):
         self.db_path, self.size, self.wait, self.memory = db_path, size, wait, memory
-        self.engine = engine
+        self.engine, self.memory_cap = engine, memory_cap
         self._reset()
 
     def _reset(self) -> None:
@@ -493,7 +527,8 @@ class _Pool:
                 executor_.kill()
                 executor_ = None
             if executor_ is None:
-                executor_ = _Executor(self.db_path, self.memory, engine=self.engine)
+                executor_ = _Executor(self.db_path, self.memory, engine=self.engine,
+                                      memory_cap=self.memory_cap)
             return executor_
         except BaseException:
             self._slots.release()
@@ -518,12 +553,32 @@ class _Pool:
             executor_.kill()
 
 
-class _Run:
-    """The frames of one running query, as an iterator of data chunks; kills on timeout/close."""
+class _EngineLeft(BackendUnavailable):
+    """A replaced engine sent this idle connection away (a `G` frame): the query did not run."""
 
-    def __init__(self, pool: _Pool, executor_: _Executor, deadline: float, timeout: float):
+
+class _Stopped(BackendUnavailable):
+    """The process evaluating the query ended under it (a crash, a kill, or an abort on a
+    failed allocation past the memory cap). `returncode` is its exit status where this process
+    is its parent (-6: SIGABRT), `delivered` whether data had reached the caller already."""
+
+    def __init__(self, message: str, executor_: _Executor, delivered: bool):
+        super().__init__(message, headers={"Retry-After": "2"})
+        self.returncode, self.engine_pid = executor_.returncode, executor_.engine_pid
+        self.delivered = delivered
+
+
+class _Run:
+    """The frames of one running query, as an iterator of data chunks; kills on timeout/close.
+
+    `release(executor, healthy, stuck)` gives the executor back (the pool's, by default)."""
+
+    def __init__(self, pool: _Pool, executor_: _Executor, deadline: float, timeout: float,
+                 release: Callable[[_Executor, bool, bool], None] | None = None):
         self.pool, self.executor, self.deadline, self.timeout = pool, executor_, deadline, timeout
+        self.release = release or pool.release
         self.header: dict | None = None
+        self.delivered = False
         self._done = False
 
     def next_frame(self) -> tuple[bytes, bytes]:
@@ -533,9 +588,10 @@ class _Run:
             self.finish(healthy=False, stuck=True)
             raise QueryTimeout(f"the query ran longer than its time limit of {self.timeout:g} s "
                                "and was stopped") from None
-        except EOFError:
+        except (EOFError, OSError):  # OSError: a connection reset by an engine that died
             self.finish(healthy=False)
-            raise BackendUnavailable("the query executor stopped unexpectedly") from None
+            raise _Stopped("the query engine stopped while evaluating the query",
+                           self.executor, self.delivered) from None
 
     def first(self) -> bytes | None:
         """Wait for the first frame: data (returned), the end (header set) or an error (raised)."""
@@ -545,6 +601,9 @@ class _Run:
     def _handle(self, kind: bytes, payload: bytes) -> bytes | None:
         if kind == b"D":
             return payload
+        if kind == b"G":
+            self.finish(healthy=False)
+            raise _EngineLeft("the query engine was being replaced")
         self.finish(healthy=True)
         if kind == b"E":
             self.header = json.loads(payload)
@@ -553,16 +612,18 @@ class _Run:
 
     def chunks(self, first: bytes | None) -> Iterator[bytes]:
         if first is not None:
+            self.delivered = True
             yield first
         while self.header is None:
             chunk = self._handle(*self.next_frame())
             if chunk is not None:
+                self.delivered = True
                 yield chunk
 
     def finish(self, healthy: bool, stuck: bool = False) -> None:
         if not self._done:
             self._done = True
-            self.pool.release(self.executor, healthy, stuck)
+            self.release(self.executor, healthy, stuck)
 
     def close(self) -> None:
         # Stopped before the end (client went away): the child is mid-answer, so it goes.
@@ -579,20 +640,33 @@ class PooledStore(StoreBase):
     engine process that holds the in-memory store and runs every query on a thread of its own
     (ikmkg.engine): the speed of `memory` with one copy of the store. Otherwise each executor
     is a fresh interpreter that opens the on-disk store read-only.
+
+    Memory (`engine_memory`, MiB; 0: no cap): the shared engine's queries together may
+    allocate that much beyond the loaded store; a process that runs one query at a time (an
+    executor, or a query retried alone) gets `engine_memory / max_concurrent` (ikmkg.engine
+    explains the choice of RLIMIT_DATA). A query past its cap makes its process abort.
+
+    Crash isolation (shared): when the engine dies under the queries it runs (one of them
+    crashed it, or passed the memory cap), each client retries its query once, alone, in an
+    executor process of its own on the on-disk store; the query that did it fails there again
+    (a 507 for memory, else a 503 that says it was not retried) and the others are answered.
+    Queries that arrive meanwhile wait for the successor engine.
     """
 
     def __init__(self, path: Path, *, base_uri: str, version: str, query_timeout: float = 5.0,
                  max_concurrent: int = 4, admission_wait: float = 1.0, in_memory: bool = False,
-                 shared: bool = False):
+                 shared: bool = False, engine_memory: int = 0):
         self.path = Path(path)
         self.base_uri = base_uri
         self._version = version
         self.query_timeout = query_timeout
+        self.engine_memory = engine_memory
+        self._alone_memory = engine_memory // max(1, max_concurrent)
         memory = engine.load_memory(self.path) if in_memory else None
         self.mode = "shared" if shared else "memory" if in_memory else "disk"
-        self._engine = _EngineClient(self.path, query_timeout) if shared else None
+        self._engine = _EngineClient(self.path, query_timeout, engine_memory) if shared else None
         self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait, memory,
-                           self._engine)
+                           self._engine, self._alone_memory)
 
     @classmethod
     def open(cls, path: Path, **kwargs) -> PooledStore:
@@ -614,6 +688,33 @@ class PooledStore(StoreBase):
         if self._engine is not None:
             self._engine.close()
 
+    def ping(self, timeout: float) -> None:
+        """Answer `ASK {}` within `timeout` seconds, or raise BackendUnavailable. With the shared
+        engine: on a connection of its own, outside the pool's slots (so that a busy server is
+        still ready), without waiting for a restart and without replacing an engine that does
+        not answer (a frozen one), so that the probe itself never costs a restart."""
+        if self._engine is None:
+            super().ping(timeout)
+            return
+        deadline = time.monotonic() + timeout
+        executor_ = None
+        try:
+            executor_ = _Executor("", engine=self._engine, start_timeout=timeout,
+                                  connect_wait=0)
+            executor_.send({**self._request("ASK {}", "srj", None, None, True, 0),
+                            "timeout": timeout})
+            kind = b"D"
+            while kind == b"D":
+                kind, _ = executor_.read_frame(deadline)
+            if kind != b"E":
+                raise BackendUnavailable("the query engine did not answer ASK {}")
+        except (TimeoutError, EOFError, OSError, _EngineLeft):
+            raise BackendUnavailable(f"the query engine did not answer within {timeout:g} s",
+                                     headers={"Retry-After": "5"}) from None
+        finally:
+            if executor_ is not None:
+                executor_.kill()
+
     def warm(self) -> None:
         """Start one executor now, so that the first query does not wait for it."""
         self._pool.release(self._pool.acquire(retry_after=1), healthy=True)
@@ -621,34 +722,85 @@ class PooledStore(StoreBase):
     def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
         timeout = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
         request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
-                                union, max_results)
+                                union, max_results, 0 if stream else max_bytes)
         request["stream"] = stream
+        request["timeout"] = timeout  # a draining engine waits for queries still in time
         deadline = time.monotonic() + timeout
-        # A shared engine being replaced closes its idle connections: one that closes between
-        # the pool's check and our request is retried once on a new connection.
-        for attempt in range(2 if self._engine is not None else 1):
-            executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
-            run = _Run(self._pool, executor_, deadline, timeout)
+        try:
+            # A shared engine being replaced sends its idle connections away: a query sent on
+            # one is sent once more, on a new connection (to the successor).
             try:
-                executor_.send(request)
-                first = run.first()
-                break
-            except (BackendUnavailable, OSError):
-                run.finish(healthy=False)
-                if attempt or self._engine is None:
-                    raise
-            except BaseException:
-                run.finish(healthy=False)  # no-op when the run already ended
-                raise
-        if not stream:
+                return self._answer(request, deadline, timeout)
+            except _EngineLeft:
+                return self._answer(request, deadline, timeout)
+        except _Stopped as stopped:
+            if self._engine is None or stopped.delivered:
+                raise _stopped_error(stopped, self._alone_memory) from None
+            self._engine.replace(stopped.engine_pid)  # the successor starts meanwhile
+        return self._alone(request, deadline, timeout)
+
+    def _answer(self, request: dict, deadline: float, timeout: float) -> QueryResult:
+        """Run `request` on an executor of the pool (or a connection to the shared engine)."""
+        executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
+        run = _Run(self._pool, executor_, deadline, timeout)
+        try:
+            executor_.send(request)
+            first = run.first()
+        except OSError:  # the engine or executor went away before it read the request
+            run.finish(healthy=False)
+            raise _Stopped("the query engine stopped", executor_, False) from None
+        except BaseException:
+            run.finish(healthy=False)  # no-op when the run already ended
+            raise
+        return self._result(run, first, request)
+
+    def _alone(self, request: dict, deadline: float, timeout: float) -> QueryResult:
+        """Run `request` once more, after the shared engine died under it, in an executor
+        process of its own (capped at its share of the memory), so that if this query is what
+        killed the engine, it kills only itself."""
+        try:
+            executor_ = _Executor(str(self.path / "db"), memory_cap=self._alone_memory)
+        except BackendUnavailable:
+            raise BackendUnavailable("the query engine stopped; try again shortly",
+                                     headers={"Retry-After": "2"}) from None
+        run = _Run(self._pool, executor_, max(deadline, time.monotonic() + 1.0), timeout,
+                   release=lambda ex, healthy, stuck: ex.kill())
+        try:
+            executor_.send(request)
+            return self._result(run, run.first(), request)
+        except _Stopped as stopped:
+            raise _stopped_error(stopped, self._alone_memory, alone=True) from None
+        except BaseException:
+            run.finish(healthy=False)
+            raise
+
+    @staticmethod
+    def _result(run: _Run, first: bytes | None, request: dict) -> QueryResult:
+        if not request["stream"]:
             body = b"".join(run.chunks(first))
-            return QueryResult(run.header["kind"], result_format, run.header["capped"], [body],
-                               rows=run.header.get("rows"))
-        kind = "graph" if result_format in executor.RDF_FORMATS else "solutions"
-        return QueryResult(kind, result_format, False, run.chunks(first), run.close)
+            return QueryResult(run.header["kind"], request["format"], run.header["capped"],
+                               [body], rows=run.header.get("rows"),
+                               capped_by=run.header.get("capped_by"))
+        kind = "graph" if request["format"] in executor.RDF_FORMATS else "solutions"
+        return QueryResult(kind, request["format"], False, run.chunks(first), run.close)
+
+
+def _stopped_error(stopped: _Stopped, memory: int, alone: bool = False) -> BackendUnavailable:
+    """What to tell the client whose query's process ended under it: a memory cap it passed
+    (the process aborted on a failed allocation: SIGABRT), or that it stopped the engine."""
+    if stopped.returncode == -signal.SIGABRT and memory:
+        return MemoryLimitExceeded(
+            f"the query needed more memory than a query may use here ({memory} MiB) and was "
+            "stopped")
+    if alone:
+        return BackendUnavailable(
+            f"the query stopped the query engine, and again when run alone (exit status "
+            f"{stopped.returncode}); it was not retried")
+    return BackendUnavailable("the query engine stopped while evaluating the query; try "
+                              "again shortly", headers={"Retry-After": "2"})
 
 
 def _build_in_child(load_validated: Callable[[], KnowledgeGraph], cache_dir: str) -> str:
@@ -698,4 +850,5 @@ def open_published(settings,
     return PooledStore.open(path, query_timeout=settings.query_timeout,
                             max_concurrent=settings.max_concurrent_queries,
                             in_memory=settings.store_mode == "memory",
-                            shared=settings.store_mode == "shared")
+                            shared=settings.store_mode == "shared",
+                            engine_memory=settings.engine_memory)

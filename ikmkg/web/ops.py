@@ -40,7 +40,7 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Longest request line accepted (gunicorn's default, and most proxies'); longer: 414.
 MAX_REQUEST_LINE = 8190
-#: Time limit of the readiness probe's ASK against a remote store, in seconds.
+#: Time limit of the readiness probe's `ASK {}` against the store (its engine), in seconds.
 READY_TIMEOUT = 2.0
 
 REQUESTS = Counter("ikmkg_http_requests", "HTTP requests by route (URL rule) and status",
@@ -101,14 +101,14 @@ def healthz() -> Response:
 
 @blueprint.route("/readyz")
 def readyz() -> Response:
-    """The graph is loaded and, for a remote store, the backend answers a trivial ASK."""
+    """The graph is loaded and the store's engine (or remote backend) answers `ASK {}` within
+    READY_TIMEOUT (a killed or frozen engine: 503)."""
     store = current_app.extensions.get("ikmkg_store")
     try:
         if store is None:
             raise RuntimeError("no store loaded")
         version = store.version
-        if current_app.config["IKMKG_SETTINGS"].store:
-            store.query("ASK {}", result_format="srj", timeout=READY_TIMEOUT).read()
+        store.ping(READY_TIMEOUT)
     except Exception as error:  # noqa: BLE001 -- any failure means "not ready"; logged, 503
         logging.getLogger(__name__).warning("not ready: %s", error)
         return Response(f"not ready: {type(error).__name__}\n", status=503,

@@ -17,7 +17,8 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ikmkg import sparql
-from ikmkg.errors import IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, QueryError
+from ikmkg.errors import (IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, QueryError,
+                          QueryTimeout)
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.web import external_url, get_settings, get_store, ops, workbench
@@ -29,6 +30,9 @@ CAPPED_HEADER = "X-Result-Capped"
 EXPOSED = ", ".join([CAPPED_HEADER, "Retry-After", "Content-Disposition", "Link"])
 #: Most rows shown in an HTML results table (the download links give the rest).
 HTML_ROWS = 1000
+#: Largest answer behind an HTML results table, in bytes (the page it renders is a few times
+#: larger and is built in the worker's memory; downloads get max_result_bytes).
+HTML_BYTES = 1_000_000
 
 
 @blueprint.after_request
@@ -55,6 +59,13 @@ def _admission() -> sparql.Admission:
                                      retry_after=max(1, round(settings.query_timeout)))
         current_app.extensions["ikmkg_admission"] = admission
     return admission
+
+
+def _overruns() -> sparql.Overruns:
+    overruns = current_app.extensions.get("ikmkg_overruns")
+    if overruns is None:
+        overruns = current_app.extensions["ikmkg_overruns"] = sparql.Overruns()
+    return overruns
 
 
 def _named_queries() -> dict[str, sparql.NamedQuery]:
@@ -238,18 +249,23 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
     if stream:
         checked = sparql.check_query(text, allowed_graphs=allowed, max_results=0)
     with _admission().slot(_client()):
-        result = _query(checked, protocol, fmt.suffix, stream=stream)
+        result = _query(checked, protocol, fmt.suffix, stream=stream,
+                        max_bytes=settings.max_result_bytes)
     ops.note_rows(result.rows)
     if stream:
         response = Response(result.chunks, mimetype=fmt.media_type)
         response.call_on_close(result.close)
     else:
         body = result.read()
+        by_bytes = result.capped_by == "bytes"
         if result.capped:
-            body = sparql.note_capped(body, fmt.suffix, settings.max_results)
+            body = sparql.note_capped(body, fmt.suffix, settings.max_results,
+                                      settings.max_result_bytes if by_bytes else 0)
         response = Response(body, mimetype=fmt.media_type)
         if result.capped:
-            response.headers[CAPPED_HEADER] = f"max-results={settings.max_results}"
+            response.headers[CAPPED_HEADER] = (f"max-bytes={settings.max_result_bytes}"
+                                               if by_bytes else
+                                               f"max-results={settings.max_results}")
     response.headers["Vary"] = "Accept"
     if named is not None and protocol.format:
         response.headers["Content-Disposition"] = f'inline; filename="{named.name}.{fmt.suffix}"'
@@ -258,18 +274,27 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
 
 def _query(checked: sparql.CheckedQuery, protocol: sparql.ProtocolRequest, result_format: str,
            *, stream: bool = False,
-           max_results: int | None = None):
+           max_results: int | None = None, max_bytes: int = 0):
+    """Run the query for the client of this request, within its time limit (lowered by
+    `timeout=`, never below min_query_timeout) and its budget of overruns (sparql.Overruns)."""
     settings = get_settings()
     timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
+    timeout = max(timeout, min(settings.min_query_timeout, settings.query_timeout))
     explicit = bool(protocol.default_graph_uris or protocol.named_graph_uris)
-    return get_store().query(
-        checked.text, result_format=result_format, timeout=timeout,
-        default_graph_uris=protocol.default_graph_uris if explicit else None,
-        named_graph_uris=protocol.named_graph_uris if explicit else None,
-        union=not checked.has_dataset,
-        max_results=0 if stream else (checked.max_results if max_results is None
-                                      else max_results),
-        stream=stream)
+    client = _client()
+    _overruns().check(client)
+    try:
+        return get_store().query(
+            checked.text, result_format=result_format, timeout=timeout,
+            default_graph_uris=protocol.default_graph_uris if explicit else None,
+            named_graph_uris=protocol.named_graph_uris if explicit else None,
+            union=not checked.has_dataset,
+            max_results=0 if stream else (checked.max_results if max_results is None
+                                          else max_results),
+            stream=stream, max_bytes=max_bytes)
+    except QueryTimeout:
+        _overruns().charge(client)
+        raise
 
 
 def _parameters(named: sparql.NamedQuery, protocol: sparql.ProtocolRequest) -> dict[str, str]:
@@ -316,11 +341,14 @@ def _cell(term: dict | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> dict 
 def _results_table(checked: sparql.CheckedQuery,
                    protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None) -> dict:
     cap = min(get_settings().max_results, HTML_ROWS)
+    max_bytes = min(get_settings().max_result_bytes or HTML_BYTES, HTML_BYTES)
     with _admission().slot(_client()):
         fmt = "nt" if checked.kind == "graph" else "srj"
-        result = _query(checked, protocol, fmt, max_results=cap)
+        result = _query(checked, protocol, fmt, max_results=cap, max_bytes=max_bytes)
         body = result.read()
     ops.note_rows(result.rows)
+    if result.capped_by == "bytes":
+        cap = f"{max_bytes // 1000:,} kB"
     if checked.kind == "graph":
         columns = ["subject", "predicate", "object"]
         rows = [[_cell(t.subject), _cell(t.predicate), _cell(t.object)]

@@ -82,6 +82,22 @@ def assert_serves(url: str) -> None:
     assert len(response.json()["results"]["bindings"]) == 1
 
 
+def engine_pid(url: str) -> int:
+    """The pid of the shared engine serving the `ikmkg serve` at `url` (from its pid file)."""
+    from ikmkg import engine
+
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if proc.name.isdigit() and b"serve" in args and port.encode() in args:
+            for pid_file in engine.socket_dir().glob(f"{proc.name}-*.sock.pid"):
+                return int(pid_file.read_text())
+    raise LookupError(f"no engine for the server at {url}")
+
+
 def spawn_server(project: Path, cache: Path, port: int, **env: str) -> subprocess.Popen:
     """`ikmkg serve` on `port` in the default store mode (the shared engine), 2 workers."""
     environ = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **env}
