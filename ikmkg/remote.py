@@ -57,6 +57,7 @@ from rdflib.term import Node
 
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
+from ikmkg.query_dataset import RemoteDataset
 from ikmkg.remote_sparql import check_remote, rename_graphs, serialise_graph, serialise_solutions
 from ikmkg.store import QueryResult, StoreBase
 from ikmkg.terms import to_rdflib
@@ -238,27 +239,27 @@ class RemoteStore(StoreBase):
         """
         allowed = set(self.graph_iris.values())
         checked = check_remote(sparql_text, allowed)
-        for uri in (default_graph_uris or []) + (named_graph_uris or []):
-            if uri not in allowed:
-                raise QueryError(f"<{uri}> is not one of the published graphs")
         current = self.published()
-        params: list[tuple[str, str]] = [("query", current.query_text(sparql_text))]
-        if default_graph_uris is not None or named_graph_uris is not None:
-            params += [("default-graph-uri", current.stored[g]) for g in default_graph_uris or []]
-            params += [("named-graph-uri", current.stored[g]) for g in named_graph_uris or []]
-        elif union or not checked.has_dataset:
-            params += self._union_dataset(current)
+        # The dataset always travels as protocol parameters, graphs the store does not hold
+        # replaced by empty ones (ikmkg.query_dataset: never passed through, issue #16).
+        dataset = RemoteDataset.plan(sparql_text, current.stored, default_graph_uris,
+                                     named_graph_uris)
+        params: list[tuple[str, str]] = [("query", current.query_text(dataset.text))]
+        params += [("default-graph-uri", current.stored.get(g, g))
+                   for g in dataset.default_graphs]
+        params += [("named-graph-uri", current.stored.get(g, g)) for g in dataset.named_graphs]
+        rename = {**current.public, **dataset.shown}
         limit = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
         graph = checked.form in ("CONSTRUCT", "DESCRIBE")
         response = self._post(self.url, params, accept=NTRIPLES if graph else SRJ,
                               timeout=limit)
         if graph:
             data, kind, capped, rows = serialise_graph(response.body, result_format, max_results,
-                                                       self.base_uri, current.public)
+                                                       self.base_uri, rename)
         else:
             data, kind, capped, rows = serialise_solutions(response.body, checked.form,
                                                            result_format, max_results,
-                                                           current.public)
+                                                           rename)
         return QueryResult(kind, result_format, capped, [data], rows=rows)
 
     # -- internals --

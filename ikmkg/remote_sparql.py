@@ -1,8 +1,8 @@
 """SPARQL on its way to a remote store and back: the checks and graph renames a query gets
 before it is sent, and the normalisation of what the store answers.
 
-Safety: every query is checked by `ikmkg.sparql.check_query` (updates, SERVICE, LOAD and FROM
-outside the published graphs are refused) plus the extensions of common stores that could reach
+Safety: every query is checked by `ikmkg.sparql.check_query` (updates, SERVICE and LOAD are
+refused; graphs the store does not hold are replaced by empty ones, ikmkg.query_dataset) plus the extensions of common stores that could reach
 files or the network (Virtuoso's `DEFINE` pragmas and `bif:`/`sql:` functions) before anything
 is sent (`check_remote`). Public graph IRIs are rewritten to the stored ones on the token stream
 (`rename_graphs`).

@@ -2,8 +2,9 @@
 
 What this module refuses, before anything is evaluated (each raises `QueryError`, a 400):
 updates (`update=`, `application/sparql-update`, or a text that is an update), `SERVICE`
-(pyoxigraph would open the connection), `LOAD`, and `FROM`/`FROM NAMED`/`default-graph-uri`/
-`named-graph-uri` naming anything but the published named graphs. The check works on the token
+(pyoxigraph would open the connection) and `LOAD`. FROM / FROM NAMED and the protocol's
+`default-graph-uri`/`named-graph-uri` may name any graph: one the store does not hold is an empty
+graph, never fetched or opened (issue #16, ikmkg.query_dataset). The check works on the token
 stream of the SPARQL grammar (strings, IRIs, comments, prefixed names and variables are single
 tokens), so a keyword hidden in a literal or a comment is not mistaken for one and a real one is
 never missed; pyoxigraph then parses the text and reports syntax errors with line and column.
@@ -136,14 +137,14 @@ def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
 
     Args:
         text: the SPARQL query.
-        allowed_graphs: IRIs that FROM / FROM NAMED may name (the published named graphs).
+        allowed_graphs: the published named graphs (any other graph a query names is empty).
         max_results: most rows or triples returned; 0 for no cap.
 
     Returns:
         The CheckedQuery.
 
     Raises:
-        QueryError: an update, SERVICE, LOAD, or a dataset outside the published graphs.
+        QueryError: an update, SERVICE or LOAD.
     """
     tokens = tokenize(unescape(text))
     words = [t.text.upper() if t.kind == "word" else None for t in tokens]
@@ -183,14 +184,9 @@ def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
             k += 1
         if k >= len(tokens):
             continue  # the parser reports the truncated query
-        iri = resolve_iri(tokens[k], prefixes, base)
-        if iri is None or iri not in allowed_graphs:
-            shown = iri or tokens[k].text
-            raise QueryError(
-                f"FROM <{shown}> is not allowed: FROM and FROM NAMED may only name the "
-                "published graphs (" + ", ".join(f"<{g}>" for g in sorted(allowed_graphs))
-                + "); this endpoint never fetches or opens anything else")
-        from_graphs.append(iri)
+        # Any graph may be named: one the store does not hold is an empty graph, and nothing
+        # is ever fetched or opened for it (issue #16; ikmkg.query_dataset).
+        from_graphs.append(resolve_iri(tokens[k], prefixes, base) or tokens[k].text)
     evaluated = text
     cap = max_results
     if max_results and form == "SELECT":
@@ -388,14 +384,6 @@ def _charset(options: str) -> str:
                                  "UTF-8 (charset=utf-8, or none)", status=415)
             return codec
     return "utf-8"
-
-
-def check_graphs(uris: list[str], allowed: set[str], parameter: str) -> None:
-    for uri in uris:
-        if uri not in allowed:
-            raise QueryError(f"{parameter} <{uri}> is not one of the published graphs ("
-                             + ", ".join(f"<{g}>" for g in sorted(allowed))
-                             + "); nothing else is ever fetched")
 
 
 # --- formats --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ikmkg import sparql
 from ikmkg.errors import IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, QueryError
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
+from ikmkg.query_dataset import without_dataset_clauses
 from ikmkg.web import external_url, get_settings, get_store, ops, workbench
 from ikmkg.web.i18n import reader_language
 
@@ -222,9 +223,9 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
     settings = get_settings()
     store = get_store()
     allowed = set(store.graph_iris.values())
-    sparql.check_graphs(protocol.default_graph_uris, allowed, "default-graph-uri")
-    sparql.check_graphs(protocol.named_graph_uris, allowed, "named-graph-uri")
     text = protocol.query
+    if protocol.default_graph_uris or protocol.named_graph_uris:
+        text = without_dataset_clauses(text)  # the protocol's dataset wins (Protocol §2.1.4)
     if named is not None:
         text = sparql.bind_parameters(text, _parameters(named, protocol))
     checked = sparql.check_query(text, allowed_graphs=allowed,
