@@ -12,9 +12,10 @@ itself.
 
 How the dataset is kept the same as on the embedded store: users, and ikmkg's own pages, VoID
 counts and dumps, name the graphs by their public IRIs (`ikmkg.kg.graph_iri`); the stored names
-never show. Unless the query names its own dataset with FROM / FROM NAMED, every query is sent
-with `default-graph-uri` and `named-graph-uri` listing exactly the current version's three
-graphs, so the default graph is their union on every store without a store-specific switch
+never show. Every query is sent with its dataset as `default-graph-uri` and `named-graph-uri`
+(its FROM / FROM NAMED moved there, graphs the store does not hold replaced by empty ones:
+ikmkg.query_dataset); unless the query or the request names one, that is exactly the current
+version's three graphs, so the default graph is their union on every store without a store-specific switch
 (Virtuoso's own default graph is the union of *all* its graphs, system graphs included;
 Oxigraph's `union-default-graph` would also show the bookkeeping graph). Every mention of a
 public graph IRI in the query (FROM, FROM NAMED, GRAPH <g>, VALUES, comparisons; as an IRI, a
