@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import os
+import re
 import struct
 import sys
 from collections.abc import Callable
@@ -59,6 +60,30 @@ def capped_tsv(solutions: ox.QuerySolutions,
     for _ in range(max_results + 1):  # the header and max_results rows
         end = tsv.index(b"\n", end + 1)
     return tsv[:end + 1], True, max_results
+
+
+#: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0 §2.2).
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def xml_results(data: bytes) -> bytes:
+    """SPARQL XML results that keep every character of their literals (issue #16).
+
+    A carriage return written as it is comes back as a line feed from every XML parser (XML 1.0
+    §2.11 normalises line ends), so it is written `&#13;`; pyoxigraph writes it raw. CR appears
+    nowhere else in pyoxigraph's XML (no line breaks between elements), so all of them are
+    literal content.
+
+    Raises:
+        RequestError: the results hold a character XML 1.0 cannot carry at all (U+0001-U+0008,
+            U+000B, U+000C, U+000E-U+001F, U+FFFE, U+FFFF): the other formats can.
+    """
+    bad = _NOT_XML.search(data)
+    if bad is not None:
+        char = bad.group().decode("utf-8")
+        raise RequestError(f"the results hold the character U+{ord(char):04X}, which XML 1.0 "
+                           "cannot carry: ask for JSON, CSV or TSV results")
+    return data.replace(b"\r", b"&#13;")
 
 
 def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -> dict:
@@ -101,7 +126,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         if fmt not in RESULT_FORMATS:
             raise RequestError(f"a SELECT query has no {fmt} serialisation")
         if request.get("stream"):
-            _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), write)
+            sink = (lambda data: write(xml_results(data))) if fmt == "srx" else write
+            _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), sink)
             return {"kind": "solutions", "capped": False}
         # Through TSV (one line a row) so that the rows are counted and a cap is cheap; bytes
         # natively: far fewer calls into Python than a file object.
@@ -110,7 +136,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
             write(tsv)
         else:
             again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-            write(again.serialize(format=RESULT_FORMATS[fmt]))
+            data = again.serialize(format=RESULT_FORMATS[fmt])
+            write(xml_results(data) if fmt == "srx" else data)
         return {"kind": "solutions", "capped": capped, "rows": rows}
     if fmt not in RDF_FORMATS:
         raise RequestError(f"a CONSTRUCT or DESCRIBE query has no {fmt} serialisation")

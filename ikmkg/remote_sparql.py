@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from ikmkg import sparql
 from ikmkg.errors import QueryError
-from ikmkg.executor import capped_tsv
+from ikmkg.executor import RequestError, capped_tsv, xml_results
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.namespaces import prefixes
@@ -177,6 +177,11 @@ def serialise_solutions(body: bytes, form: str | None, result_format: str,
     if result_format != "tsv":
         again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
         tsv = again.serialize(format=RESULT_FORMATS[result_format])
+    if result_format == "srx":
+        try:
+            tsv = xml_results(tsv)
+        except RequestError as exc:
+            raise QueryError(str(exc)) from None
     return tsv, "solutions", capped, rows
 
 
