@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import os
+import re
 import struct
 import sys
 from collections.abc import Callable
@@ -61,6 +62,30 @@ def capped_tsv(solutions: ox.QuerySolutions,
     return tsv[:end + 1], True, max_results
 
 
+#: Characters XML 1.0 cannot hold, not even as a character reference (XML 1.0 §2.2).
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def xml_results(data: bytes) -> bytes:
+    """SPARQL XML results that keep every character of their literals (issue #16).
+
+    A carriage return written as it is comes back as a line feed from every XML parser (XML 1.0
+    §2.11 normalises line ends), so it is written `&#13;`; pyoxigraph writes it raw. CR appears
+    nowhere else in pyoxigraph's XML (no line breaks between elements), so all of them are
+    literal content.
+
+    Raises:
+        RequestError: the results hold a character XML 1.0 cannot carry at all (U+0001-U+0008,
+            U+000B, U+000C, U+000E-U+001F, U+FFFE, U+FFFF): the other formats can.
+    """
+    bad = _NOT_XML.search(data)
+    if bad is not None:
+        char = bad.group().decode("utf-8")
+        raise RequestError(f"the results hold the character U+{ord(char):04X}, which XML 1.0 "
+                           "cannot carry: ask for JSON, CSV or TSV results")
+    return data.replace(b"\r", b"&#13;")
+
+
 def fit_solutions(tsv: bytes, result_format: str, max_bytes: int) -> tuple[bytes, bool, int]:
     """TSV solutions serialised in `result_format`, cut to whole rows so that the answer holds
     at most `max_bytes` bytes (0: no cap); whether rows were cut, and how many are kept.
@@ -74,6 +99,8 @@ def fit_solutions(tsv: bytes, result_format: str, max_bytes: int) -> tuple[bytes
         else:
             again = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
             out = again.serialize(format=RESULT_FORMATS[result_format])
+            if result_format == "srx":
+                out = xml_results(out)
         header_end = tsv.find(b"\n") + 1
         rows = max(tsv.count(b"\n") - 1, 0)
         if not max_bytes or len(out) <= max_bytes or not rows:
@@ -138,7 +165,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         if fmt not in RESULT_FORMATS:
             raise RequestError(f"a SELECT query has no {fmt} serialisation")
         if request.get("stream"):
-            _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), write)
+            sink = (lambda data: write(xml_results(data))) if fmt == "srx" else write
+            _stream(lambda out: results.serialize(out, format=RESULT_FORMATS[fmt]), sink)
             return {"kind": "solutions", "capped": False}
         # Through TSV (one line a row) so that the rows are counted and a cap is cheap; bytes
         # natively: far fewer calls into Python than a file object.

@@ -12,9 +12,10 @@ itself.
 
 How the dataset is kept the same as on the embedded store: users, and ikmkg's own pages, VoID
 counts and dumps, name the graphs by their public IRIs (`ikmkg.kg.graph_iri`); the stored names
-never show. Unless the query names its own dataset with FROM / FROM NAMED, every query is sent
-with `default-graph-uri` and `named-graph-uri` listing exactly the current version's three
-graphs, so the default graph is their union on every store without a store-specific switch
+never show. Every query is sent with its dataset as `default-graph-uri` and `named-graph-uri`
+(its FROM / FROM NAMED moved there, graphs the store does not hold replaced by empty ones:
+ikmkg.query_dataset); unless the query or the request names one, that is exactly the current
+version's three graphs, so the default graph is their union on every store without a store-specific switch
 (Virtuoso's own default graph is the union of *all* its graphs, system graphs included;
 Oxigraph's `union-default-graph` would also show the bookkeeping graph). Every mention of a
 public graph IRI in the query (FROM, FROM NAMED, GRAPH <g>, VALUES, comparisons; as an IRI, a
@@ -57,6 +58,7 @@ from rdflib.term import Node
 
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
+from ikmkg.query_dataset import RemoteDataset
 from ikmkg.remote_sparql import check_remote, rename_graphs, serialise_graph, serialise_solutions
 from ikmkg.store import QueryResult, StoreBase
 from ikmkg.terms import to_rdflib
@@ -238,27 +240,27 @@ class RemoteStore(StoreBase):
         """
         allowed = set(self.graph_iris.values())
         checked = check_remote(sparql_text, allowed)
-        for uri in (default_graph_uris or []) + (named_graph_uris or []):
-            if uri not in allowed:
-                raise QueryError(f"<{uri}> is not one of the published graphs")
         current = self.published()
-        params: list[tuple[str, str]] = [("query", current.query_text(sparql_text))]
-        if default_graph_uris is not None or named_graph_uris is not None:
-            params += [("default-graph-uri", current.stored[g]) for g in default_graph_uris or []]
-            params += [("named-graph-uri", current.stored[g]) for g in named_graph_uris or []]
-        elif union or not checked.has_dataset:
-            params += self._union_dataset(current)
+        # The dataset always travels as protocol parameters, graphs the store does not hold
+        # replaced by empty ones (ikmkg.query_dataset: never passed through, issue #16).
+        dataset = RemoteDataset.plan(sparql_text, current.stored, default_graph_uris,
+                                     named_graph_uris)
+        params: list[tuple[str, str]] = [("query", current.query_text(dataset.text))]
+        params += [("default-graph-uri", current.stored.get(g, g))
+                   for g in dataset.default_graphs]
+        params += [("named-graph-uri", current.stored.get(g, g)) for g in dataset.named_graphs]
+        rename = {**current.public, **dataset.shown}
         limit = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
         graph = checked.form in ("CONSTRUCT", "DESCRIBE")
         response = self._post(self.url, params, accept=NTRIPLES if graph else SRJ,
                               timeout=limit)
         if graph:
             data, kind, capped, rows = serialise_graph(response.body, result_format, max_results,
-                                                       self.base_uri, current.public, max_bytes)
+                                                       self.base_uri, rename, max_bytes)
         else:
             data, kind, capped, rows = serialise_solutions(response.body, checked.form,
                                                            result_format, max_results,
-                                                           current.public, max_bytes)
+                                                           rename, max_bytes)
         return QueryResult(kind, result_format, capped, [data], rows=rows)
 
     # -- internals --

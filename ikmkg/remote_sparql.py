@@ -1,8 +1,8 @@
 """SPARQL on its way to a remote store and back: the checks and graph renames a query gets
 before it is sent, and the normalisation of what the store answers.
 
-Safety: every query is checked by `ikmkg.sparql.check_query` (updates, SERVICE, LOAD and FROM
-outside the published graphs are refused) plus the extensions of common stores that could reach
+Safety: every query is checked by `ikmkg.sparql.check_query` (updates, SERVICE and LOAD are
+refused; graphs the store does not hold are replaced by empty ones, ikmkg.query_dataset) plus the extensions of common stores that could reach
 files or the network (Virtuoso's `DEFINE` pragmas and `bif:`/`sql:` functions) before anything
 is sent (`check_remote`). Public graph IRIs are rewritten to the stored ones on the token stream
 (`rename_graphs`).
@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from ikmkg import sparql
 from ikmkg.errors import QueryError
-from ikmkg.executor import capped_tsv, fit_solutions, fit_triples
+from ikmkg.executor import RequestError, capped_tsv, fit_solutions, fit_triples
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.namespaces import prefixes
@@ -174,7 +174,10 @@ def serialise_solutions(body: bytes, form: str | None, result_format: str,
         return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False, None
     # Through TSV like the embedded executor: rows counted, the cap cheap (ikmkg.executor).
     tsv, capped, rows = capped_tsv(results, max_results)
-    data, cut, rows = fit_solutions(tsv, result_format, max_bytes)
+    try:
+        data, cut, rows = fit_solutions(tsv, result_format, max_bytes)
+    except RequestError as exc:  # a character XML cannot carry
+        raise QueryError(str(exc)) from None
     return data, "solutions", capped or cut, rows
 
 

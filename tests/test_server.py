@@ -127,7 +127,7 @@ def test_runaway_query_under_load(server):
     assert all(status == 200 for status, _ in cheap_results)
     assert sorted(t for _, t in cheap_results)[len(cheap_results) // 2] < 0.5
     # and serves normally afterwards (the runaways' client may have spent its budget of
-    # overruns: sparql.Overruns)
+    # overruns: admission.Overruns)
     assert timed(CHEAP, "198.51.100.2")[0] == 200
     master, mode = MASTERS[server]
     if mode == "shared":  # the engine that ran the runaways was replaced and has exited

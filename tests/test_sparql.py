@@ -406,19 +406,48 @@ def listener():
     ("SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}", b"SERVICE"),
     ("SELECT * WHERE {{ service silent <{url}> {{ ?s ?p ?o }} }}", b"SERVICE"),
     ("PREFIX r: <{url}> SELECT * WHERE {{ SERVICE r: {{ ?s ?p ?o }} }}", b"SERVICE"),
-    ("SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}", b"FROM"),
-    ("SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", b"FROM"),
-    ("PREFIX r: <{url}> SELECT * FROM r:x WHERE {{ ?s ?p ?o }}", b"FROM"),
     ("LOAD <{url}>", b"LOAD"),
 ])
 def test_no_connection_is_ever_made(client, listener, template, why):
     url, connections = listener
     response = client.get("/sparql", query_string={"query": template.format(url=url)})
     assert response.status_code == 400 and why in response.data
+    assert connections == []
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}",
+    "SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    "PREFIX r: <{url}> SELECT * FROM r:x WHERE {{ ?s ?p ?o }}",
+    "SELECT * WHERE {{ GRAPH <{url}> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ VALUES ?g {{ <{url}> }} GRAPH ?g {{ ?s ?p ?o }} }}",
+])
+def test_a_graph_the_store_does_not_hold_is_empty_and_never_fetched(client, listener, template):
+    """Issue #16: as on Oxigraph and Fuseki, an unknown graph IRI is an empty graph, whether
+    FROM, FROM NAMED, GRAPH or the protocol names it; nothing connects to it."""
+    url, connections = listener
+    response = client.get("/sparql", query_string={"query": template.format(url=url)})
+    assert bindings(response) == []
     for params in ({"default-graph-uri": url}, {"named-graph-uri": url}):
         response = client.get("/sparql", query_string={"query": PROVINCES, **params})
-        assert response.status_code == 400
+        assert bindings(response) == []
+        response = client.get("/sparql", query_string={"query": "ASK {}", **params})
+        assert json.loads(response.data)["boolean"] is True
     assert connections == []
+
+
+def test_the_protocol_dataset_overrides_from_and_from_named(client):
+    """SPARQL 1.1 Protocol §2.1.4: with default-graph-uri / named-graph-uri given, the query's
+    FROM / FROM NAMED are ignored (issue #16: a FROM naming an unknown graph was refused)."""
+    query = COUNT_PROVINCES.replace("WHERE", "FROM <urn:x:unknown> WHERE")
+    assert count(client.get("/sparql", query_string={"query": query})) == 0
+    assert count(client.get("/sparql", query_string={
+        "query": query, "default-graph-uri": GRAPHS["data"]})) == 30
+    named = ("SELECT (COUNT(?p) AS ?n) FROM NAMED <urn:x:unknown> FROM <urn:x:other> WHERE { "
+             "GRAPH ?g { ?p a <https://w3id.org/ikmkg/ontology#Province> } }")
+    assert count(client.get("/sparql", query_string={"query": named})) == 0
+    assert count(client.post("/sparql", query_string={"named-graph-uri": GRAPHS["data"]},
+                             data=named, content_type="application/sparql-query")) == 30
 
 
 def test_executor_sandbox_blocks_service_even_past_the_checks(server_store, listener):
@@ -442,8 +471,15 @@ def test_executor_sandbox_blocks_service_even_past_the_checks(server_store, list
 ])
 def test_no_local_file_is_read(client, query):
     response = client.get("/sparql", query_string={"query": query, "format": "csv"})
-    assert response.status_code == 400
+    # SERVICE is refused; a FROM naming a file is an empty graph (issue #16)
+    assert response.status_code == (400 if "SERVICE" in query else 200)
     assert b"root:" not in response.data
+    for param in ("default-graph-uri", "named-graph-uri"):
+        response = client.get("/sparql", query_string={
+            "query": "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+            param: "file:///etc/passwd", "format": "csv"})
+        assert response.status_code == 200, response.data[:300]
+        assert sorted(response.data.strip().split(b",")) == [b"g", b"o", b"p", b"s"]  # no rows
 
 
 def test_keywords_inside_literals_and_iris_are_not_refused(client):
@@ -618,7 +654,7 @@ def _hold(admission, client: str, release: threading.Event, outcome: list) -> th
 def test_a_few_clients_cannot_take_every_slot():
     """Issue #20 item 8: two clients took all four slots; now a newcomer finds one free."""
     from ikmkg.errors import TooManyRequests
-    from ikmkg.sparql import Admission
+    from ikmkg.admission import Admission
 
     admission = Admission(4, retry_after=1, wait=0.2)
     release, outcome = threading.Event(), []
@@ -642,7 +678,7 @@ def test_a_few_clients_cannot_take_every_slot():
 
 
 def test_a_freed_slot_goes_to_the_waiting_client_with_fewest_in_flight():
-    from ikmkg.sparql import Admission
+    from ikmkg.admission import Admission
 
     admission = Admission(4, retry_after=1, wait=5.0)
     releases, outcome = [threading.Event() for _ in range(5)], []
@@ -911,25 +947,25 @@ def test_get_query_strings_are_read_once_and_each_caller_gets_its_own_copy():
     time; POST bodies are never remembered."""
     from urllib.parse import urlencode
 
-    from ikmkg import sparql
+    from ikmkg import protocol
     from ikmkg.errors import QueryError
 
     raw = urlencode({"query": PROVINCES, "default-graph-uri": GRAPHS["data"],
                      "province": "x"}).encode()
-    before = sparql._read_query_string.cache_info()
-    first = sparql.read_protocol("GET", "", raw, b"")
+    before = protocol.read_query_string.cache_info()
+    first = protocol.read_protocol("GET", "", raw, b"")
     first.params["province"] = "changed"
     first.default_graph_uris.append("urn:changed")
     first.query = "changed"
-    again = sparql.read_protocol("GET", "", raw, b"")
-    assert sparql._read_query_string.cache_info().hits == before.hits + 1
+    again = protocol.read_protocol("GET", "", raw, b"")
+    assert protocol.read_query_string.cache_info().hits == before.hits + 1
     assert (again.query, again.default_graph_uris, again.params) == (
         PROVINCES, [GRAPHS["data"]], {"province": "x"})
     for _ in range(2):
         with pytest.raises(QueryError, match="read-only"):
-            sparql.read_protocol("GET", "", b"update=DROP+ALL", b"")
-    size = sparql._read_query_string.cache_info().currsize
-    posted = sparql.read_protocol("POST", "application/x-www-form-urlencoded", b"",
+            protocol.read_protocol("GET", "", b"update=DROP+ALL", b"")
+    size = protocol.read_query_string.cache_info().currsize
+    posted = protocol.read_protocol("POST", "application/x-www-form-urlencoded", b"",
                                   raw.replace(b"province=x", b"province=y"))
     assert posted.query == PROVINCES and posted.params == {"province": "y"}
-    assert sparql._read_query_string.cache_info().currsize == size
+    assert protocol.read_query_string.cache_info().currsize == size

@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup
 
 from ikmkg import query_syntax, snippets
 from ikmkg.namespaces import PREFIXES
-from ikmkg.sparql import load_named_queries
+from ikmkg.named_queries import load_named_queries
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOK = ROOT / "docs" / "competency-questions.ipynb"

@@ -16,11 +16,15 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from ikmkg import sparql
+from ikmkg import admission, sparql
+from ikmkg import named_queries as catalogue
+from ikmkg import protocol as sparql_protocol
+from ikmkg import service_description as service
 from ikmkg.errors import (IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, QueryError,
                           QueryTimeout)
 from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
+from ikmkg.query_dataset import without_dataset_clauses
 from ikmkg.web import external_url, get_settings, get_store, ops, workbench
 from ikmkg.web.i18n import reader_language
 
@@ -51,28 +55,28 @@ def _preflight() -> Response:
     return response
 
 
-def _admission() -> sparql.Admission:
+def _admission() -> admission.Admission:
     admission = current_app.extensions.get("ikmkg_admission")
     if admission is None:
         settings = get_settings()
-        admission = sparql.Admission(settings.max_concurrent_queries,
+        admission = admission.Admission(settings.max_concurrent_queries,
                                      retry_after=max(1, round(settings.query_timeout)))
         current_app.extensions["ikmkg_admission"] = admission
     return admission
 
 
-def _overruns() -> sparql.Overruns:
+def _overruns() -> admission.Overruns:
     overruns = current_app.extensions.get("ikmkg_overruns")
     if overruns is None:
-        overruns = current_app.extensions["ikmkg_overruns"] = sparql.Overruns()
+        overruns = current_app.extensions["ikmkg_overruns"] = admission.Overruns()
     return overruns
 
 
-def _named_queries() -> dict[str, sparql.NamedQuery]:
+def _named_queries() -> dict[str, catalogue.NamedQuery]:
     queries = current_app.extensions.get("ikmkg_named_queries")
     if queries is None:
         settings = get_settings()
-        queries = sparql.load_named_queries(settings.queries_dir, settings.base_uri)
+        queries = catalogue.load_named_queries(settings.queries_dir, settings.base_uri)
         current_app.extensions["ikmkg_named_queries"] = queries
     return queries
 
@@ -122,7 +126,7 @@ def _trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
 
 
 def admitted(view):
-    """`view`, run holding one of its client's query slots (`sparql.Admission`): every route
+    """`view`, run holding one of its client's query slots (`admission.Admission`): every route
     that queries the engine goes through admission, not only /sparql (issue 20)."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -132,21 +136,21 @@ def admitted(view):
     return wrapper
 
 
-def _read_request() -> sparql.ProtocolRequest:
+def _read_request() -> sparql_protocol.ProtocolRequest:
     if len(request.query_string) > get_settings().max_request_bytes:
         raise PayloadTooLarge("the query string is larger than the endpoint accepts")
     body = request.get_data(cache=False) if request.method == "POST" else b""
-    return sparql.read_protocol(request.method, request.content_type or "",
+    return sparql_protocol.read_protocol(request.method, request.content_type or "",
                                 request.query_string, body)
 
 
 def _negotiate(kind: str, override: str | None, html: bool = True) -> Format:
     """The format to answer with: `format=` if given, else the best match of Accept."""
     if override:
-        fmt = sparql.format_by_name(override, kind)
+        fmt = sparql_protocol.format_by_name(override, kind)
         if fmt is None or (fmt is HTML and not html):
             raise NotAcceptable(f"format={override} is not available for this result; use one "
-                                "of " + ", ".join(sparql.offered(kind)))
+                                "of " + ", ".join(sparql_protocol.offered(kind)))
         return fmt
     accept = request.headers.get("Accept", "")
     # Long headers are matched afresh: remembered, 512 distinct 400 KB ones held 210 MB a
@@ -154,7 +158,7 @@ def _negotiate(kind: str, override: str | None, html: bool = True) -> Format:
     match = _best_match if len(accept) <= CACHED_ACCEPT_CHARS else _best_match.__wrapped__
     best = match(accept, kind, html)
     if best is None:
-        offered = sparql.offered(kind) + (["text/html"] if html else [])
+        offered = sparql_protocol.offered(kind) + (["text/html"] if html else [])
         raise NotAcceptable("none of the media types in Accept is available for this result; "
                             "available: " + ", ".join(offered))
     return BY_MEDIA_TYPE[best]
@@ -168,7 +172,7 @@ CACHED_ACCEPT_CHARS = 1024
 def _best_match(accept: str, kind: str, html: bool) -> str | None:
     """The media type to answer an `Accept` header with (None: 406); remembered, since clients
     send the same few headers again and again."""
-    offered = sparql.offered(kind) + (["text/html"] if html else [])
+    offered = sparql_protocol.offered(kind) + (["text/html"] if html else [])
     mimetypes = parse_accept_header(accept, MIMEAccept)
     if not mimetypes:
         return offered[0]
@@ -193,8 +197,8 @@ def endpoint() -> Response:
     return _run_or_page(protocol)
 
 
-def _run_or_page(protocol: sparql.ProtocolRequest,
-                 named: sparql.NamedQuery | None = None) -> Response:
+def _run_or_page(protocol: sparql_protocol.ProtocolRequest,
+                 named: catalogue.NamedQuery | None = None) -> Response:
     """`_run`; a refused or failed query asked from the page comes back on the page, its text
     in the editor and the error beside it (issue #17: nothing the user typed is lost)."""
     try:
@@ -205,11 +209,11 @@ def _run_or_page(protocol: sparql.ProtocolRequest,
         return _page(None, protocol, named, error=error)
 
 
-def _describe_service(protocol: sparql.ProtocolRequest) -> Response:
+def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
     store = get_store()
     offered = [f.media_type for f in RDF_FORMATS] + ["text/html"]
     if protocol.format:
-        fmt = sparql.format_by_name(protocol.format, "graph")
+        fmt = sparql_protocol.format_by_name(protocol.format, "graph")
         if fmt is None:
             raise NotAcceptable(f"format={protocol.format} is not available here")
     elif not request.accept_mimetypes:
@@ -221,7 +225,7 @@ def _describe_service(protocol: sparql.ProtocolRequest) -> Response:
         fmt = BY_MEDIA_TYPE[best]
     if fmt is HTML:
         return _page(None, protocol)
-    graph = sparql.service_description(external_url("sparql.endpoint"),
+    graph = service.service_description(external_url("sparql.endpoint"),
                                        store.base_uri, store.graph_iris)
     body = graph.serialize(format=fmt.rdflib)
     response = Response(body, mimetype=fmt.media_type)
@@ -229,15 +233,15 @@ def _describe_service(protocol: sparql.ProtocolRequest) -> Response:
     return response
 
 
-def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = None) -> Response:
+def _run(protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery | None = None) -> Response:
     settings = get_settings()
     store = get_store()
     allowed = set(store.graph_iris.values())
-    sparql.check_graphs(protocol.default_graph_uris, allowed, "default-graph-uri")
-    sparql.check_graphs(protocol.named_graph_uris, allowed, "named-graph-uri")
     text = protocol.query
+    if protocol.default_graph_uris or protocol.named_graph_uris:
+        text = without_dataset_clauses(text)  # the protocol's dataset wins (Protocol §2.1.4)
     if named is not None:
-        text = sparql.bind_parameters(text, _parameters(named, protocol))
+        text = catalogue.bind_parameters(text, _parameters(named, protocol))
     checked = sparql.check_query(text, allowed_graphs=allowed,
                                  max_results=settings.max_results)
     ops.note_query(text)  # the access log's query hash (ikmkg.web.ops)
@@ -259,7 +263,7 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
         body = result.read()
         by_bytes = result.capped_by == "bytes"
         if result.capped:
-            body = sparql.note_capped(body, fmt.suffix, settings.max_results,
+            body = sparql_protocol.note_capped(body, fmt.suffix, settings.max_results,
                                       settings.max_result_bytes if by_bytes else 0)
         response = Response(body, mimetype=fmt.media_type)
         if result.capped:
@@ -272,11 +276,11 @@ def _run(protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None = Non
     return response
 
 
-def _query(checked: sparql.CheckedQuery, protocol: sparql.ProtocolRequest, result_format: str,
+def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolRequest, result_format: str,
            *, stream: bool = False,
            max_results: int | None = None, max_bytes: int = 0):
     """Run the query for the client of this request, within its time limit (lowered by
-    `timeout=`, never below min_query_timeout) and its budget of overruns (sparql.Overruns)."""
+    `timeout=`, never below min_query_timeout) and its budget of overruns (admission.Overruns)."""
     settings = get_settings()
     timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
     timeout = max(timeout, min(settings.min_query_timeout, settings.query_timeout))
@@ -297,13 +301,13 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql.ProtocolRequest, resul
         raise
 
 
-def _parameters(named: sparql.NamedQuery, protocol: sparql.ProtocolRequest) -> dict[str, str]:
+def _parameters(named: catalogue.NamedQuery, protocol: sparql_protocol.ProtocolRequest) -> dict[str, str]:
     declared = {name for name, _ in named.params}
-    unknown = set(protocol.params) - declared - sparql.INTERFACE_PARAMETERS
+    unknown = set(protocol.params) - declared - catalogue.INTERFACE_PARAMETERS
     if unknown:
         raise QueryError(f"unknown parameter(s) {', '.join(sorted(unknown))}; this query takes "
                          + (", ".join(sorted(declared)) or "none"))
-    return {name: sparql.parameter_term(value) for name, value in protocol.params.items()
+    return {name: catalogue.parameter_term(value) for name, value in protocol.params.items()
             if value != "" and name in declared}
 
 
@@ -339,7 +343,7 @@ def _cell(term: dict | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> dict 
 
 
 def _results_table(checked: sparql.CheckedQuery,
-                   protocol: sparql.ProtocolRequest, named: sparql.NamedQuery | None) -> dict:
+                   protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery | None) -> dict:
     cap = min(get_settings().max_results, HTML_ROWS)
     max_bytes = min(get_settings().max_result_bytes or HTML_BYTES, HTML_BYTES)
     with _admission().slot(_client()):
@@ -362,8 +366,8 @@ def _results_table(checked: sparql.CheckedQuery,
     return {"columns": columns, "rows": rows, "capped": result.capped, "cap": cap}
 
 
-def _downloads(kind: str, protocol: sparql.ProtocolRequest,
-               named: sparql.NamedQuery | None) -> list[tuple[Format, str]]:
+def _downloads(kind: str, protocol: sparql_protocol.ProtocolRequest,
+               named: catalogue.NamedQuery | None) -> list[tuple[Format, str]]:
     formats = (*RDF_FORMATS, *QUAD_FORMATS) if kind == "graph" else RESULT_FORMATS
     links = []
     for fmt in formats:
@@ -381,8 +385,8 @@ def _downloads(kind: str, protocol: sparql.ProtocolRequest,
     return links
 
 
-def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
-          named: sparql.NamedQuery | None = None, error: IkmkgError | None = None) -> Response:
+def _page(checked: sparql.CheckedQuery | None, protocol: sparql_protocol.ProtocolRequest,
+          named: catalogue.NamedQuery | None = None, error: IkmkgError | None = None) -> Response:
     store = get_store()
     results = downloads = None
     figures = {}
@@ -399,7 +403,7 @@ def _page(checked: sparql.CheckedQuery | None, protocol: sparql.ProtocolRequest,
     run = text
     if named is not None:  # the code runs the text the named query's URL runs
         try:
-            run = sparql.bind_parameters(named.text, _parameters(named, protocol))
+            run = catalogue.bind_parameters(named.text, _parameters(named, protocol))
         except QueryError:
             run = named.text
     html = render_template("sparql.html", query=text, results=results, downloads=downloads,
