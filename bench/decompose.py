@@ -8,8 +8,8 @@ machine load), the median of:
 
 - `pyoxigraph`: the query on an in-memory store in this process, serialised natively (the
   in-process baseline of bench/run.py);
-- `answer`: the same through `ikmkg.executor.answer`, as the engine runs it (TSV, row count, cap,
-  then the asked format);
+- `answer`: the same through `ikmkg.engine.executor.answer`, as the engine runs it (TSV, row
+  count, cap, then the asked format);
 - `engine`: `PooledStore.query` over the engine's Unix socket (store_mode=shared);
 - `app`: a GET /sparql through the Flask app in this process (WSGI call, no HTTP);
 - `http`: the same GET over HTTP to the real `ikmkg serve` (Granian, 2 workers).
@@ -63,9 +63,10 @@ def main() -> None:
 
     import pyoxigraph as ox
 
-    from ikmkg import executor, sparql
+    from ikmkg import sparql
     from ikmkg.app import create_app
-    from ikmkg.engine import load_memory
+    from ikmkg.engine import executor
+    from ikmkg.engine.process import load_memory
     from ikmkg.namespaces import prefixes
     from ikmkg.settings import Settings
 

@@ -25,8 +25,8 @@ from urllib.parse import urljoin
 import pyoxigraph as ox
 
 from ikmkg import sparql
+from ikmkg.engine.executor import RequestError, capped_tsv, fit_solutions, fit_triples
 from ikmkg.errors import QueryError
-from ikmkg.executor import RequestError, capped_tsv, fit_solutions, fit_triples
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
 from ikmkg.namespaces import prefixes
@@ -172,7 +172,7 @@ def serialise_solutions(body: bytes, form: str | None, result_format: str,
                                      format=ox.QueryResultsFormat.JSON)
     if isinstance(results, ox.QueryBoolean):
         return results.serialize(format=RESULT_FORMATS[result_format]), "boolean", False, None
-    # Through TSV like the embedded executor: rows counted, the cap cheap (ikmkg.executor).
+    # Through TSV like the embedded executor: rows counted, the cap cheap (ikmkg.engine.executor).
     tsv, capped, rows = capped_tsv(results, max_results)
     try:
         data, cut, rows = fit_solutions(tsv, result_format, max_bytes)

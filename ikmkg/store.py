@@ -10,9 +10,9 @@ request (default-graph-uri) names graphs.
   meant for tests and tools, not for serving the open internet.
 - `PooledStore`: the server's store. The graph is written once to an on-disk pyoxigraph store
   (cached by content hash, so a restart on unchanged files skips loading and validation); each
-  query runs in a small executor process (`ikmkg.executor`) that opens the store read-only and is
-  killed when the time limit passes. The pages of the store files are shared by all processes
-  through the OS page cache instead of being copied into every server worker.
+  query runs in a small executor process (`ikmkg.engine.executor`) that opens the store read-only
+  and is killed when the time limit passes. The pages of the store files are shared by all
+  processes through the OS page cache instead of being copied into every server worker.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.term import Node
 
-from ikmkg import engine, executor
-from ikmkg.engine import limit_memory
+from ikmkg.engine import executor
+from ikmkg.engine import process as engine
+from ikmkg.engine.process import limit_memory
 from ikmkg.errors import (
     BackendUnavailable,
     MemoryLimitExceeded,
@@ -363,7 +364,7 @@ class _Executor:
 
     With `memory` (an in-memory pyoxigraph store of this process) the executor is forked from
     this process and shares the store's pages copy-on-write; otherwise it is a fresh
-    `python -m ikmkg.executor STORE_DIR` that opens the on-disk store read-only.
+    `python -m ikmkg.engine.executor STORE_DIR` that opens the on-disk store read-only.
     """
 
     def __init__(self, db_path: str, memory: ox.Store | None = None,
@@ -382,7 +383,7 @@ class _Executor:
             self._fork(memory)
         else:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ikmkg.executor", db_path],
+                [sys.executable, "-m", "ikmkg.engine.executor", db_path],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, close_fds=True,
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(
                     [str(Path(__file__).resolve().parent.parent),

@@ -36,7 +36,7 @@ def engines_of(master: int) -> list[int]:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if b"ikmkg.engine" in args and str(master).encode() in args and state != "Z":
+        if b"ikmkg.engine.process" in args and str(master).encode() in args and state != "Z":
             found.append(int(proc.name))
     return found
 

@@ -155,7 +155,7 @@ def test_shared_engine_replaces_itself_when_a_query_overruns(pooled_store):
     the grace period; the store serves normally afterwards."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ikmkg import engine
+    from ikmkg.engine import process as engine
 
     store = PooledStore.open(pooled_store.path, query_timeout=1.0, shared=True)
     try:
@@ -197,7 +197,7 @@ def test_a_crashed_engine_fails_no_query_in_flight(pooled_store):
     import signal
     from concurrent.futures import ThreadPoolExecutor
 
-    from ikmkg import engine
+    from ikmkg.engine import process as engine
 
     store = PooledStore.open(pooled_store.path, query_timeout=10.0, shared=True)
     try:
@@ -246,7 +246,7 @@ def test_shared_engine_ends_with_its_owner(pooled_store, tmp_path):
 
     script = (f"from ikmkg.store import PooledStore\n"
               f"s = PooledStore.open({str(pooled_store.path)!r}, shared=True)\n"
-              f"from ikmkg import engine\n"
+              f"from ikmkg.engine import process as engine\n"
               f"print(engine.pid_of(s._engine.sock), flush=True)\n"
               f"import os; os._exit(0)  # no close(): the owner just disappears\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -316,7 +316,7 @@ def test_stale_engine_files_are_removed(tmp_path):
     """Files left by an engine whose owner died are removed; a live owner's are kept."""
     import os
 
-    from ikmkg import engine
+    from ikmkg.engine import process as engine
 
     dead = 2 ** 22 + 12345  # above the default pid_max: no such process
     stale = [tmp_path / f"{dead}-1.sock{suffix}" for suffix in ("", ".pid", ".lock")]

@@ -84,7 +84,7 @@ def assert_serves(url: str) -> None:
 
 def engine_pid(url: str) -> int:
     """The pid of the shared engine serving the `ikmkg serve` at `url` (from its pid file)."""
-    from ikmkg import engine
+    from ikmkg.engine import process as engine
 
     port = url.rsplit(":", 1)[1]
     for proc in Path("/proc").iterdir():

@@ -3,11 +3,11 @@
 Why: the `memory` mode forks an executor per concurrent query from a process that holds the
 store in memory, but reading oxigraph's in-memory store dirties its pages, so every busy
 executor ends up with a copy of the store (see README, "How it runs"). Here one process per
-served store (`python -m ikmkg.engine STORE_DIR SOCKET OWNER_PID`) loads the store folder's
-N-Quads dump once and answers each connection on a thread of its own. pyoxigraph releases the
-GIL while it evaluates, so queries run in parallel on one copy of the store. Connections speak
-the executor's frame protocol (`ikmkg.executor`) over a Unix socket; the web workers hold a
-few of them as their pool (`ikmkg.store._Pool`).
+served store (`python -m ikmkg.engine.process STORE_DIR SOCKET OWNER_PID`) loads the store
+folder's N-Quads dump once and answers each connection on a thread of its own. pyoxigraph
+releases the GIL while it evaluates, so queries run in parallel on one copy of the store.
+Connections speak the executor's frame protocol (`ikmkg.engine.executor`) over a Unix socket;
+the web workers hold a few of them as their pool (`ikmkg.store._Pool`).
 
 A thread cannot be stopped, so a query past its time limit is stopped by replacing the whole
 process. The client whose query timed out starts a successor (`--successor-of PID`). The
@@ -30,7 +30,7 @@ alternative: a thread reading the engine's RSS every few milliseconds sees a str
 query jump by hundreds of MiB between two reads and still needs the same retry to tell which
 query it was; the kernel limit stops the allocation itself.
 
-This module imports only the standard library, pyoxigraph and ikmkg.executor, like the
+This module imports only the standard library, pyoxigraph and ikmkg.engine.executor, like the
 executors, so that the engine stays small beside the store it holds.
 """
 
@@ -52,7 +52,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ikmkg import executor
+from ikmkg.engine import executor
 
 DUMP = "quads.nq"  # the N-Quads dump of a store folder (ikmkg.store.build_store_dir)
 #: How long a client waits for a new engine to answer (loading the dump of 1M triples: seconds).
@@ -94,12 +94,12 @@ def spawn(store_dir: str, sock: str, owner: int, grace: float,
           successor_of: int | None = None, memory: int = 0) -> subprocess.Popen:
     """Start an engine process for `store_dir` on `sock` (in a session of its own, so that
     signals to the caller's process group do not reach it); `memory`: see `limit_memory`."""
-    args = [sys.executable, "-m", "ikmkg.engine", store_dir, sock, str(owner),
+    args = [sys.executable, "-m", "ikmkg.engine.process", store_dir, sock, str(owner),
             "--grace", str(grace), "--memory", str(memory)]
     if successor_of is not None:
         args += ["--successor-of", str(successor_of)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])}
+        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, close_fds=True,
                             start_new_session=True)
 
