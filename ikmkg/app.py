@@ -12,8 +12,9 @@ from rdflib import Graph
 from ikmkg import conformance
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
+from ikmkg.pooled_store import open_published
 from ikmkg.settings import CANONICAL_BASE, Settings
-from ikmkg.store import Store, open_published
+from ikmkg.store import Store
 from ikmkg.validation import check_conformance, validate
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,9 @@ def load_validated(settings: Settings) -> kg_module.KnowledgeGraph | kg_module.O
 def load_store(settings: Settings) -> Store:
     """The published store: built once per content hash and base (load, validate, write to disk),
     reused as is on a restart with unchanged files. The rdflib graphs are not kept: serving
-    reads only the store (see ikmkg.store.PooledStore). With `settings.store` set, the graph
-    is served from that remote SPARQL store instead (loaded there by `ikmkg load --store`).
+    reads only the store (see ikmkg.pooled_store.PooledStore). With `settings.store` set,
+    the graph is served from that remote SPARQL store instead (loaded there by `ikmkg load
+    --store`).
     """
     if settings.store:
         from ikmkg.remote import RemoteStore

@@ -74,7 +74,7 @@ def server_store(request, pooled_store):
     if request.param == "disk":
         yield pooled_store
         return
-    from ikmkg.store import PooledStore
+    from ikmkg.pooled_store import PooledStore
 
     store = PooledStore.open(pooled_store.path, query_timeout=1.5, shared=True)
     yield store

@@ -613,7 +613,7 @@ def test_a_flooding_client_gets_429_and_others_still_get_answers(server_store):
 
 
 def test_all_slots_busy_gives_429_with_retry_after(server_store):
-    from ikmkg.store import PooledStore
+    from ikmkg.pooled_store import PooledStore
 
     small = PooledStore.open(server_store.path, query_timeout=1.5, max_concurrent=1,
                              admission_wait=0.2, shared=server_store.mode == "shared")

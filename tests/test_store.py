@@ -16,8 +16,9 @@ from ikmkg import kg as kg_module
 from ikmkg.app import load_store
 from ikmkg.errors import DataError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
+from ikmkg.pooled_store import PooledStore, open_published
 from ikmkg.settings import CANONICAL_BASE, Settings
-from ikmkg.store import EmbeddedStore, PooledStore, open_published
+from ikmkg.store import EmbeddedStore
 
 IKM = "https://w3id.org/ikmkg/ontology#"
 P00 = URIRef(f"{CANONICAL_BASE}id/province/p00")
@@ -244,7 +245,7 @@ def test_shared_engine_ends_with_its_owner(pooled_store, tmp_path):
     import subprocess
     import sys
 
-    script = (f"from ikmkg.store import PooledStore\n"
+    script = (f"from ikmkg.pooled_store import PooledStore\n"
               f"s = PooledStore.open({str(pooled_store.path)!r}, shared=True)\n"
               f"from ikmkg.engine import process as engine\n"
               f"print(engine.pid_of(s._engine.sock), flush=True)\n"
