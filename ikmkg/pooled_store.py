@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ikmkg.engine import executor
 from ikmkg.engine import process as engine
-from ikmkg.engine.client import _EngineClient, _EngineLeft, _Executor
-from ikmkg.engine.pool import _Pool, _Run, _Stopped
+from ikmkg.engine.client import EngineClient, EngineLeft, Executor
+from ikmkg.engine.pool import Pool, Run, Stopped
 from ikmkg.errors import BackendUnavailable, MemoryLimitExceeded
 from ikmkg.kg import KnowledgeGraph
 from ikmkg.store import (
@@ -67,9 +67,9 @@ class PooledStore(StoreBase):
         self._alone_memory = engine_memory // max(1, max_concurrent)
         memory = engine.load_memory(self.path) if in_memory else None
         self.mode = "shared" if shared else "memory" if in_memory else "disk"
-        self._engine = _EngineClient(self.path, query_timeout, engine_memory) if shared else None
-        self._pool = _Pool(str(self.path / "db"), max_concurrent, admission_wait, memory,
-                           self._engine, self._alone_memory)
+        self._engine = EngineClient(self.path, query_timeout, engine_memory) if shared else None
+        self._pool = Pool(str(self.path / "db"), max_concurrent, admission_wait, memory,
+                          self._engine, self._alone_memory)
 
     @classmethod
     def open(cls, path: Path, **kwargs) -> PooledStore:
@@ -102,8 +102,8 @@ class PooledStore(StoreBase):
         deadline = time.monotonic() + timeout
         executor_ = None
         try:
-            executor_ = _Executor("", engine=self._engine, start_timeout=timeout,
-                                  connect_wait=0)
+            executor_ = Executor("", engine=self._engine, start_timeout=timeout,
+                                 connect_wait=0)
             executor_.send({**self._request("ASK {}", "srj", None, None, True, 0),
                             "timeout": timeout})
             kind = b"D"
@@ -111,7 +111,7 @@ class PooledStore(StoreBase):
                 kind, _ = executor_.read_frame(deadline)
             if kind != b"E":
                 raise BackendUnavailable("the query engine did not answer ASK {}")
-        except (TimeoutError, EOFError, OSError, _EngineLeft):
+        except (TimeoutError, EOFError, OSError, EngineLeft):
             raise BackendUnavailable(f"the query engine did not answer within {timeout:g} s",
                                      headers={"Retry-After": "5"}) from None
         finally:
@@ -137,9 +137,9 @@ class PooledStore(StoreBase):
             # one is sent once more, on a new connection (to the successor).
             try:
                 return self._answer(request, deadline, timeout)
-            except _EngineLeft:
+            except EngineLeft:
                 return self._answer(request, deadline, timeout)
-        except _Stopped as stopped:
+        except Stopped as stopped:
             if self._engine is None or stopped.delivered:
                 raise _stopped_error(stopped, self._alone_memory) from None
             self._engine.replace(stopped.engine_pid)  # the successor starts meanwhile
@@ -148,13 +148,13 @@ class PooledStore(StoreBase):
     def _answer(self, request: dict, deadline: float, timeout: float) -> QueryResult:
         """Run `request` on an executor of the pool (or a connection to the shared engine)."""
         executor_ = self._pool.acquire(retry_after=max(1, round(self.query_timeout)))
-        run = _Run(self._pool, executor_, deadline, timeout)
+        run = Run(self._pool, executor_, deadline, timeout)
         try:
             executor_.send(request)
             first = run.first()
         except OSError:  # the engine or executor went away before it read the request
             run.finish(healthy=False)
-            raise _Stopped("the query engine stopped", executor_, False) from None
+            raise Stopped("the query engine stopped", executor_, False) from None
         except BaseException:
             run.finish(healthy=False)  # no-op when the run already ended
             raise
@@ -165,23 +165,23 @@ class PooledStore(StoreBase):
         process of its own (capped at its share of the memory), so that if this query is what
         killed the engine, it kills only itself."""
         try:
-            executor_ = _Executor(str(self.path / "db"), memory_cap=self._alone_memory)
+            executor_ = Executor(str(self.path / "db"), memory_cap=self._alone_memory)
         except BackendUnavailable:
             raise BackendUnavailable("the query engine stopped; try again shortly",
                                      headers={"Retry-After": "2"}) from None
-        run = _Run(self._pool, executor_, max(deadline, time.monotonic() + 1.0), timeout,
-                   release=lambda ex, healthy, stuck: ex.kill())
+        run = Run(self._pool, executor_, max(deadline, time.monotonic() + 1.0), timeout,
+                  release=lambda ex, healthy, stuck: ex.kill())
         try:
             executor_.send(request)
             return self._result(run, run.first(), request)
-        except _Stopped as stopped:
+        except Stopped as stopped:
             raise _stopped_error(stopped, self._alone_memory, alone=True) from None
         except BaseException:
             run.finish(healthy=False)
             raise
 
     @staticmethod
-    def _result(run: _Run, first: bytes | None, request: dict) -> QueryResult:
+    def _result(run: Run, first: bytes | None, request: dict) -> QueryResult:
         if not request["stream"]:
             body = b"".join(run.chunks(first))
             return QueryResult(run.header["kind"], request["format"], run.header["capped"],
@@ -191,7 +191,7 @@ class PooledStore(StoreBase):
         return QueryResult(kind, request["format"], False, run.chunks(first), run.close)
 
 
-def _stopped_error(stopped: _Stopped, memory: int, alone: bool = False) -> BackendUnavailable:
+def _stopped_error(stopped: Stopped, memory: int, alone: bool = False) -> BackendUnavailable:
     """What to tell the client whose query's process ended under it: a memory cap it passed
     (the process aborted on a failed allocation: SIGABRT), or that it stopped the engine."""
     if stopped.returncode == -signal.SIGABRT and memory:

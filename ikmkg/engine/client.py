@@ -1,7 +1,7 @@
 """The client side of the query processes: the shared engine's client and the executors.
 
-`_EngineClient` starts the shared engine (ikmkg.engine.process) and connects to it, starting a
-successor when one is needed; `_Executor` is one executor process, or one connection to the
+`EngineClient` starts the shared engine (ikmkg.engine.process) and connects to it, starting a
+successor when one is needed; `Executor` is one executor process, or one connection to the
 engine, and the framed pipe to it (the protocol of ikmkg.engine.executor).
 """
 
@@ -28,7 +28,7 @@ from ikmkg.engine.process import limit_memory
 from ikmkg.errors import BackendUnavailable
 
 
-class _EngineClient:
+class EngineClient:
     """The client side of a shared query engine (store_mode=shared, see ikmkg.engine).
 
     The process that creates it (the owner: the server's main process, or a test) starts the first
@@ -108,7 +108,7 @@ _ENGINE_IDS = itertools.count(1)
 READ_SIZE = 1 << 18
 
 
-class _Executor:
+class Executor:
     """One executor process and the framed pipe to it.
 
     With `memory` (an in-memory pyoxigraph store of this process) the executor is forked from
@@ -117,7 +117,7 @@ class _Executor:
     """
 
     def __init__(self, db_path: str, memory: ox.Store | None = None,
-                 start_timeout: float = 60.0, engine: _EngineClient | None = None,
+                 start_timeout: float = 60.0, engine: EngineClient | None = None,
                  memory_cap: int = 0, connect_wait: float | None = None):
         self.proc: subprocess.Popen | None = None
         self.pid = 0
@@ -156,7 +156,7 @@ class _Executor:
         if kind != b"R":
             self.kill()
             if self._sock is not None:  # an engine that died as it accepted: nothing ran
-                raise _EngineLeft("the query engine stopped as it accepted the connection")
+                raise EngineLeft("the query engine stopped as it accepted the connection")
             raise BackendUnavailable("the query executor did not start")
         ready = json.loads(payload)
         if self._sock is None:  # a process of its own, for one query at a time: its own cap
@@ -176,7 +176,7 @@ class _Executor:
                 os.closerange(3, keep[0])
                 os.closerange(keep[0] + 1, keep[1])
                 os.closerange(keep[1] + 1, 1 << 16)
-                sandboxed = executor._sandbox()
+                sandboxed = executor.sandbox()
                 executor.serve(memory, os.fdopen(from_parent, "rb"),
                                os.fdopen(to_parent, "wb", buffering=executor.ANSWER_BUFFER),
                                sandboxed)
@@ -249,6 +249,6 @@ class _Executor:
 
 
 
-class _EngineLeft(BackendUnavailable):
+class EngineLeft(BackendUnavailable):
     """A replaced engine sent this idle connection away (a `G` frame): the query did not run."""
 

@@ -249,7 +249,7 @@ def read_exact(stream, n: int) -> bytes:
     return data
 
 
-def _sandbox() -> bool:
+def sandbox() -> bool:
     """Enter new user + network namespaces (no interfaces up): no connection can leave.
 
     Best effort: returns False where unprivileged namespaces are not allowed; the lexical checks
@@ -275,7 +275,7 @@ def _sandbox() -> bool:
 
 
 def main(argv: list[str]) -> None:
-    sandboxed = _sandbox()
+    sandboxed = sandbox()
     out = open(sys.stdout.fileno(), "wb", buffering=ANSWER_BUFFER, closefd=False)  # noqa: SIM115 - for the process's life
     serve(ox.Store.read_only(argv[0]), sys.stdin.buffer, out, sandboxed)
 

@@ -1,5 +1,5 @@
-"""The executors of one process, at most so many at once (`_Pool`), and the frames of one
-running query (`_Run`), which stops it at its time limit."""
+"""The executors of one process, at most so many at once (`Pool`), and the frames of one
+running query (`Run`), which stops it at its time limit."""
 
 from __future__ import annotations
 
@@ -10,26 +10,26 @@ from collections.abc import Callable, Iterator
 
 import pyoxigraph as ox
 
-from ikmkg.engine.client import _EngineClient, _EngineLeft, _Executor
+from ikmkg.engine.client import EngineClient, EngineLeft, Executor
 from ikmkg.errors import BackendUnavailable, QueryError, QueryTimeout, TooManyRequests
 
 
-class _Pool:
+class Pool:
     """At most `size` executors at once; idle ones are kept for the next query."""
 
     def __init__(self, db_path: str, size: int, wait: float, memory: ox.Store | None = None,
-                 engine: _EngineClient | None = None, memory_cap: int = 0):
+                 engine: EngineClient | None = None, memory_cap: int = 0):
         self.db_path, self.size, self.wait, self.memory = db_path, size, wait, memory
         self.engine, self.memory_cap = engine, memory_cap
         self._reset()
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._idle: list[_Executor] = []
+        self._idle: list[Executor] = []
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
 
-    def acquire(self, retry_after: int) -> _Executor:
+    def acquire(self, retry_after: int) -> Executor:
         if self._pid != os.getpid():  # forked (server worker): the parent's children aren't ours
             self._reset()
         if not self._slots.acquire(timeout=self.wait):
@@ -43,14 +43,14 @@ class _Pool:
                 executor_.kill()
                 executor_ = None
             if executor_ is None:
-                executor_ = _Executor(self.db_path, self.memory, engine=self.engine,
-                                      memory_cap=self.memory_cap)
+                executor_ = Executor(self.db_path, self.memory, engine=self.engine,
+                                     memory_cap=self.memory_cap)
             return executor_
         except BaseException:
             self._slots.release()
             raise
 
-    def release(self, executor_: _Executor, healthy: bool, stuck: bool = False) -> None:
+    def release(self, executor_: Executor, healthy: bool, stuck: bool = False) -> None:
         """Keep a healthy executor for the next query, else end it; `stuck`: it is still busy
         with a query past its time limit (a shared engine is then replaced, see ikmkg.engine)."""
         if healthy and executor_.alive():
@@ -69,24 +69,24 @@ class _Pool:
             executor_.kill()
 
 
-class _Stopped(BackendUnavailable):
+class Stopped(BackendUnavailable):
     """The process evaluating the query ended under it (a crash, a kill, or an abort on a
     failed allocation past the memory cap). `returncode` is its exit status where this process
     is its parent (-6: SIGABRT), `delivered` whether data had reached the caller already."""
 
-    def __init__(self, message: str, executor_: _Executor, delivered: bool):
+    def __init__(self, message: str, executor_: Executor, delivered: bool):
         super().__init__(message, headers={"Retry-After": "2"})
         self.returncode, self.engine_pid = executor_.returncode, executor_.engine_pid
         self.delivered = delivered
 
 
-class _Run:
+class Run:
     """The frames of one running query, as an iterator of data chunks; kills on timeout/close.
 
     `release(executor, healthy, stuck)` gives the executor back (the pool's, by default)."""
 
-    def __init__(self, pool: _Pool, executor_: _Executor, deadline: float, timeout: float,
-                 release: Callable[[_Executor, bool, bool], None] | None = None):
+    def __init__(self, pool: Pool, executor_: Executor, deadline: float, timeout: float,
+                 release: Callable[[Executor, bool, bool], None] | None = None):
         self.pool, self.executor, self.deadline, self.timeout = pool, executor_, deadline, timeout
         self.release = release or pool.release
         self.header: dict | None = None
@@ -102,8 +102,8 @@ class _Run:
                                "and was stopped") from None
         except (EOFError, OSError):  # OSError: a connection reset by an engine that died
             self.finish(healthy=False)
-            raise _Stopped("the query engine stopped while evaluating the query",
-                           self.executor, self.delivered) from None
+            raise Stopped("the query engine stopped while evaluating the query",
+                          self.executor, self.delivered) from None
 
     def first(self) -> bytes | None:
         """Wait for the first frame: data (returned), the end (header set) or an error (raised)."""
@@ -115,7 +115,7 @@ class _Run:
             return payload
         if kind == b"G":
             self.finish(healthy=False)
-            raise _EngineLeft("the query engine was being replaced")
+            raise EngineLeft("the query engine was being replaced")
         self.finish(healthy=True)
         if kind == b"E":
             self.header = json.loads(payload)

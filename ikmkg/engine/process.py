@@ -7,7 +7,7 @@ served store (`python -m ikmkg.engine.process STORE_DIR SOCKET OWNER_PID`) loads
 folder's N-Quads dump once and answers each connection on a thread of its own. pyoxigraph
 releases the GIL while it evaluates, so queries run in parallel on one copy of the store.
 Connections speak the executor's frame protocol (`ikmkg.engine.executor`) over a Unix socket;
-the web workers hold a few of them as their pool (`ikmkg.store._Pool`).
+the web workers hold a few of them as their pool (`ikmkg.engine.pool.Pool`).
 
 A thread cannot be stopped, so a query past its time limit is stopped by replacing the whole
 process. The client whose query timed out starts a successor (`--successor-of PID`). The
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
                              "(0: no cap)")
     args = parser.parse_args(argv)
     # Before any thread exists (unshare refuses a threaded process; bulk_load starts threads).
-    sandboxed = executor._sandbox()
+    sandboxed = executor.sandbox()
     with open(args.socket + ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = pid_of(args.socket)
