@@ -97,7 +97,7 @@ class Overruns:
     """Queries stopped at their time limit, per client: the client's budget of engine restarts.
 
     A query stopped at its limit costs the shared engine a replacement (a new process loading
-    the store; ikmkg.engine), however cheap the query was to send. A client with `limit`
+    the store; ikmkg.engine.process), however cheap the query was to send. A client with `limit`
     overruns within the last `window` seconds gets 429 for its further queries until the oldest
     leaves the window, so that no client can make the server restart its engine more than
     `limit` times a window (per server process). Kept apart from `Admission` (concurrency).

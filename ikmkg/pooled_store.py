@@ -41,13 +41,14 @@ class PooledStore(StoreBase):
     that queries (several times faster than reading the on-disk store, see bench/, but each
     busy executor ends up with its own copy). `shared=True` (store_mode=shared) starts one
     engine process that holds the in-memory store and runs every query on a thread of its own
-    (ikmkg.engine): the speed of `memory` with one copy of the store. Otherwise each executor
-    is a fresh interpreter that opens the on-disk store read-only.
+    (ikmkg.engine.process): the speed of `memory` with one copy of the store. Otherwise each
+    executor is a fresh interpreter that opens the on-disk store read-only.
 
     Memory (`engine_memory`, MiB; 0: no cap): the shared engine's queries together may
     allocate that much beyond the loaded store; a process that runs one query at a time (an
-    executor, or a query retried alone) gets `engine_memory / max_concurrent` (ikmkg.engine
-    explains the choice of RLIMIT_DATA). A query past its cap makes its process abort.
+    executor, or a query retried alone) gets `engine_memory / max_concurrent`
+    (ikmkg.engine.process explains the choice of RLIMIT_DATA). A query past its cap makes its
+    process abort.
 
     Crash isolation (shared): when the engine dies under the queries it runs (one of them
     crashed it, or passed the memory cap), each client retries its query once, alone, in an

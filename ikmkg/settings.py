@@ -76,7 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-#: The values of `store_mode` (see ikmkg.store.PooledStore), the default first.
+#: The values of `store_mode` (see ikmkg.pooled_store.PooledStore), the default first.
 STORE_MODES = ("shared", "disk", "memory")
 
 

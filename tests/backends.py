@@ -2,7 +2,7 @@
 `virtuoso-opensource`), each on loopback with a free port and a throwaway database in tmp.
 
 `open_backend(kind, project_dir, tmp)` gives a `Backend`: for "embedded" the server's own
-on-disk store (ikmkg.store.PooledStore); for "oxigraph" and "virtuoso" a started server into
+on-disk store (ikmkg.pooled_store.PooledStore); for "oxigraph" and "virtuoso" a started server into
 which the project was loaded with the real `ikmkg load` command, and a RemoteStore on it.
 When a server binary is missing the tests that need it are skipped, except under CI (CI=true),
 where scripts/test.sh installs both and a missing one is a failure.

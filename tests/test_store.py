@@ -326,3 +326,25 @@ def test_stale_engine_files_are_removed(tmp_path):
         path.write_text("x")
     engine.remove_stale(tmp_path)
     assert not any(p.exists() for p in stale) and live.exists()
+
+
+@pytest.mark.parametrize("module", ["ikmkg.engine.process", "ikmkg.engine.executor"])
+def test_query_processes_import_only_the_stdlib_pyoxigraph_and_the_frame_protocol(module):
+    """The engine and executor processes stay small beside the store they hold: starting one
+    (python -m MODULE) imports the standard library, pyoxigraph and the frame protocol, never
+    rdflib, Flask or the client side (as a re-export in ikmkg/engine/__init__.py would)."""
+    import subprocess
+    import sys
+
+    script = ("import importlib, json, sys\n"
+              "before = set(sys.modules)\n"
+              f"importlib.import_module({module!r})\n"
+              "print(json.dumps(sorted(set(sys.modules) - before)))\n")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True,
+                                       text=True, timeout=60, check=True).stdout)
+    third_party = {name.split(".")[0] for name in loaded} - set(sys.stdlib_module_names)
+    assert third_party <= {"pyoxigraph", "ikmkg"}, third_party
+    ours = {name for name in loaded if name.split(".")[0] == "ikmkg"}
+    assert ours <= {"ikmkg", "ikmkg.engine", "ikmkg.engine.process", "ikmkg.engine.executor",
+                    "ikmkg.formats"}, ours
+    assert module in ours

@@ -29,13 +29,13 @@ from ikmkg.errors import BackendUnavailable
 
 
 class EngineClient:
-    """The client side of a shared query engine (store_mode=shared, see ikmkg.engine).
+    """The client side of a shared query engine (store_mode=shared, see ikmkg.engine.process).
 
     The process that creates it (the owner: the server's main process, or a test) starts the first
     engine; every process forked from it connects to the same socket. `replace` asks for a
     successor when a query overran its limit (the engine is still running it on a thread);
     `close`, in the owner only, stops the engine. `memory`: MiB the engine's queries may
-    allocate together beyond the loaded store (ikmkg.engine.limit_memory; 0: no cap).
+    allocate together beyond the loaded store (ikmkg.engine.process.limit_memory; 0: no cap).
     """
 
     def __init__(self, store_dir: Path, query_timeout: float, memory: int = 0):

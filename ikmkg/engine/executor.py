@@ -2,10 +2,10 @@
 
 pyoxigraph cannot be interrupted from Python while it evaluates a query, so the server evaluates
 every query in a small child process (`python -m ikmkg.engine.executor STORE_DIR`) that the
-parent can kill when the time limit passes (see `ikmkg.store.PooledStore`). The child opens the
-on-disk store read-only, and, where the kernel allows it, drops into an empty network namespace
-first so that no query can open a connection even if the endpoint's own checks (`ikmkg.sparql`)
-missed one.
+parent can kill when the time limit passes (see `ikmkg.pooled_store.PooledStore`). The child
+opens the on-disk store read-only, and, where the kernel allows it, drops into an empty network
+namespace first so that no query can open a connection even if the endpoint's own checks
+(`ikmkg.sparql`) missed one.
 
 This module imports nothing but the standard library and pyoxigraph, so that each child stays
 small. `evaluate` is also used in-process by `ikmkg.store.EmbeddedStore`.

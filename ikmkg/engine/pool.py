@@ -52,7 +52,8 @@ class Pool:
 
     def release(self, executor_: Executor, healthy: bool, stuck: bool = False) -> None:
         """Keep a healthy executor for the next query, else end it; `stuck`: it is still busy
-        with a query past its time limit (a shared engine is then replaced, see ikmkg.engine)."""
+        with a query past its time limit (a shared engine is then replaced, see
+        ikmkg.engine.process)."""
         if healthy and executor_.alive():
             with self._lock:
                 self._idle.append(executor_)

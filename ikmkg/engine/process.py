@@ -25,7 +25,7 @@ own data segment (RLIMIT_DATA: heap, anonymous mappings and thread stacks, which
 allocates) at what it holds then plus MIB. A query that would pass it makes an allocation fail,
 and Rust aborts the whole process on a failed allocation; the clients then retry every query
 that was in flight alone, each in a process of its own under its own cap (see
-`ikmkg.store.PooledStore`), so that only the query that needed the memory fails. Measured
+`ikmkg.pooled_store.PooledStore`), so that only the query that needed the memory fails. Measured
 alternative: a thread reading the engine's RSS every few milliseconds sees a string-doubling
 query jump by hundreds of MiB between two reads and still needs the same retry to tell which
 query it was; the kernel limit stops the allocation itself.
@@ -224,7 +224,7 @@ def data_size(pid: int | str = "self") -> int:
 def limit_memory(mib: int, pid: int = 0) -> None:
     """Cap the data segment of process `pid` (0: this one) at its size now plus `mib` MiB
     (0: no cap). An allocation past it fails; in pyoxigraph's Rust code that aborts the process,
-    which is why the clients retry the queries in flight alone (ikmkg.store.PooledStore)."""
+    which is why the clients retry the queries in flight alone (ikmkg.pooled_store.PooledStore)."""
     if mib <= 0 or not hasattr(resource, "prlimit"):
         return
     size = data_size(pid or "self")
