@@ -11,6 +11,7 @@ from ikmkg.settings import Settings
 
 TESTS_DIR = Path(__file__).parent
 TEST_DATA_DIR = TESTS_DIR / "data"
+PROJECT_DIR = TESTS_DIR.parent
 
 
 @pytest.fixture(scope="session")

@@ -653,8 +653,8 @@ def _hold(admission, client: str, release: threading.Event, outcome: list) -> th
 
 def test_a_few_clients_cannot_take_every_slot():
     """Issue #20 item 8: two clients took all four slots; now a newcomer finds one free."""
-    from ikmkg.errors import TooManyRequests
     from ikmkg.admission import Admission
+    from ikmkg.errors import TooManyRequests
 
     admission = Admission(4, retry_after=1, wait=0.2)
     release, outcome = threading.Event(), []

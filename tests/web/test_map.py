@@ -12,17 +12,15 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import TEST_DATA_DIR
+from conftest import PROJECT_DIR, TEST_DATA_DIR
 
 from ikmkg import geo
 from ikmkg.namespaces import sparql_prologue
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 TOOL = PROJECT_DIR / "tools" / "build_map_data.py"
 FIXTURE = TEST_DATA_DIR / "map" / "ne-admin1-fixture.geojson"
 
