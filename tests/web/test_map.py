@@ -338,7 +338,7 @@ def test_map_escapes_a_hostile_province_label():
 
 # --- in a real browser -----------------------------------------------------------------------
 
-from test_browser import browser, server  # noqa: F401  (module-scoped fixtures)
+from web.test_browser import browser, server  # noqa: F401  (module-scoped fixtures)
 
 
 @pytest.mark.server
@@ -364,7 +364,7 @@ def test_every_province_shape_is_drawn_and_visible(server, browser):  # noqa: F8
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_map_and_timeline_have_no_serious_accessibility_violations(server, browser,  # noqa: F811
                                                                    path, lang):
-    from test_browser import serious_violations
+    from web.test_browser import serious_violations
 
     serious = serious_violations(browser, f"{server}{path}?lang={lang}")
     assert not serious, "\n".join(serious)
