@@ -280,7 +280,7 @@ def validate(kg: KnowledgeGraph) -> ValidationReport:
     """Validate the data graph against the shapes, under the canonical base.
 
     Args:
-        kg: the loaded graph, under any base.
+        kg: the loaded graph, under any base; never changed (pySHACL works on copies).
 
     Returns:
         The report; `conforms` is False when any result has severity sh:Violation.
@@ -290,10 +290,15 @@ def validate(kg: KnowledgeGraph) -> ValidationReport:
     """
     if kg.base_uri != CANONICAL_BASE:
         kg = rebase(kg, CANONICAL_BASE)
+    # pySHACL adds RDFS/OWL axioms (owl:Class rdfs:subClassOf rdfs:Class...) to the shapes graph
+    # it is given: it gets a copy, so that `kg` stays exactly the files' triples (issue #14).
+    shapes = Graph()
+    for triple in kg.shapes:
+        shapes.add(triple)
     try:
         conforms, report_graph, _ = pyshacl.validate(
             validation_graph(kg),
-            shacl_graph=kg.shapes,
+            shacl_graph=shapes,
             inference="none",
             allow_warnings=True,
             abort_on_first=False,
