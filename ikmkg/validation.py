@@ -9,7 +9,7 @@ without the ontology's own terms becoming focus nodes.
 
 `validate` runs pySHACL on rdflib graphs and gives the report a person reads. For large graphs,
 `check_conformance` first answers the same question set-at-a-time on the pyoxigraph store the
-files were parsed into (ikmkg.conformance; ikmkg.app decides which runs, issue #3).
+files were parsed into (ikmkg.conformance; ikmkg.publish decides which runs, issue #3).
 """
 
 from __future__ import annotations
