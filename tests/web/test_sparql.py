@@ -338,10 +338,10 @@ def test_named_query_page_has_permalink_and_results(client):
 
 
 def test_named_queries_are_rebased(tmp_path):
-    from ikmkg.app import load_store
+    from ikmkg.publish import open_store
 
     base = "http://localhost:8123/kg/"
-    store = load_store(make_app.__globals__["Settings"](
+    store = open_store(make_app.__globals__["Settings"](
         project_dir="tests/data/sparql", base_uri=base, cache_dir=str(tmp_path)))
     try:
         client = make_app(store, project_dir="tests/data/sparql", base_uri=base).test_client()
