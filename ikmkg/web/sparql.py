@@ -16,7 +16,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from ikmkg import admission, sparql
+from ikmkg import sparql
+from ikmkg.admission import Admission, Overruns
 from ikmkg import named_queries as catalogue
 from ikmkg import protocol as sparql_protocol
 from ikmkg import service_description as service
@@ -55,20 +56,20 @@ def _preflight() -> Response:
     return response
 
 
-def _admission() -> admission.Admission:
+def _admission() -> Admission:
     admission = current_app.extensions.get("ikmkg_admission")
     if admission is None:
         settings = get_settings()
-        admission = admission.Admission(settings.max_concurrent_queries,
-                                     retry_after=max(1, round(settings.query_timeout)))
+        admission = Admission(settings.max_concurrent_queries,
+                              retry_after=max(1, round(settings.query_timeout)))
         current_app.extensions["ikmkg_admission"] = admission
     return admission
 
 
-def _overruns() -> admission.Overruns:
+def _overruns() -> Overruns:
     overruns = current_app.extensions.get("ikmkg_overruns")
     if overruns is None:
-        overruns = current_app.extensions["ikmkg_overruns"] = admission.Overruns()
+        overruns = current_app.extensions["ikmkg_overruns"] = Overruns()
     return overruns
 
 
@@ -126,8 +127,8 @@ def _trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
 
 
 def admitted(view):
-    """`view`, run holding one of its client's query slots (`admission.Admission`): every route
-    that queries the engine goes through admission, not only /sparql (issue 20)."""
+    """`view`, run holding one of its client's query slots (`ikmkg.admission.Admission`):
+    every route that queries the engine goes through admission, not only /sparql (issue 20)."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         with _admission().slot(_client()):
@@ -233,7 +234,8 @@ def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
     return response
 
 
-def _run(protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery | None = None) -> Response:
+def _run(protocol: sparql_protocol.ProtocolRequest,
+         named: catalogue.NamedQuery | None = None) -> Response:
     settings = get_settings()
     store = get_store()
     allowed = set(store.graph_iris.values())
@@ -276,11 +278,13 @@ def _run(protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery 
     return response
 
 
-def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolRequest, result_format: str,
+def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolRequest,
+           result_format: str,
            *, stream: bool = False,
            max_results: int | None = None, max_bytes: int = 0):
     """Run the query for the client of this request, within its time limit (lowered by
-    `timeout=`, never below min_query_timeout) and its budget of overruns (admission.Overruns)."""
+    `timeout=`, never below min_query_timeout) and its budget of overruns
+    (`ikmkg.admission.Overruns`)."""
     settings = get_settings()
     timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
     timeout = max(timeout, min(settings.min_query_timeout, settings.query_timeout))
@@ -301,7 +305,8 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolReque
         raise
 
 
-def _parameters(named: catalogue.NamedQuery, protocol: sparql_protocol.ProtocolRequest) -> dict[str, str]:
+def _parameters(named: catalogue.NamedQuery,
+                protocol: sparql_protocol.ProtocolRequest) -> dict[str, str]:
     declared = {name for name, _ in named.params}
     unknown = set(protocol.params) - declared - catalogue.INTERFACE_PARAMETERS
     if unknown:
@@ -343,7 +348,8 @@ def _cell(term: dict | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> dict 
 
 
 def _results_table(checked: sparql.CheckedQuery,
-                   protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery | None) -> dict:
+                   protocol: sparql_protocol.ProtocolRequest,
+                   named: catalogue.NamedQuery | None) -> dict:
     cap = min(get_settings().max_results, HTML_ROWS)
     max_bytes = min(get_settings().max_result_bytes or HTML_BYTES, HTML_BYTES)
     with _admission().slot(_client()):
