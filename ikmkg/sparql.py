@@ -33,7 +33,6 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from ikmkg.errors import DataError, QueryError, TooManyRequests
-from ikmkg.formats import QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS
 from ikmkg.kg import rebase_text
 from ikmkg.namespaces import SD, bind_prefixes
 
@@ -250,7 +249,7 @@ class ProtocolRequest:
     default_graph_uris: list[str] = dataclasses.field(default_factory=list)
     named_graph_uris: list[str] = dataclasses.field(default_factory=list)
     timeout: float | None = None
-    format: str | None = None
+    format: str | None = None  # `format=` values, a repeated parameter's joined by commas
     params: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
@@ -356,8 +355,8 @@ def _read_protocol(method: str, content_type: str, query_string: bytes,
                 raise QueryError(f"timeout must be a number of seconds, not {value!r}") from None
             if not request.timeout > 0:
                 raise QueryError("timeout must be positive")
-        elif name == "format":
-            request.format = value
+        elif name == "format":  # repeated (SPARQLWrapper): every value, in order
+            request.format = value if request.format is None else f"{request.format},{value}"
         else:
             request.params[name] = value
     if "\x00" in (request.query or ""):
@@ -396,38 +395,6 @@ def check_graphs(uris: list[str], allowed: set[str], parameter: str) -> None:
             raise QueryError(f"{parameter} <{uri}> is not one of the published graphs ("
                              + ", ".join(f"<{g}>" for g in sorted(allowed))
                              + "); nothing else is ever fetched")
-
-
-# --- formats --------------------------------------------------------------------------------
-
-#: Extra names accepted by `format=` and extra media types offered by negotiation.
-FORMAT_ALIASES = {"json": "srj", "xml": "srx", "turtle": "ttl", "ntriples": "nt",
-                  "json-ld": "jsonld", "rdfxml": "rdf", "nquads": "nq"}
-
-
-def offered(kind: str) -> list[str]:
-    """Media types a result of `kind` can be sent as, the default first."""
-    if kind == "graph":
-        return [f.media_type for f in (*RDF_FORMATS, *QUAD_FORMATS)]
-    return [f.media_type for f in RESULT_FORMATS]
-
-
-def format_by_name(name: str, kind: str):
-    """The format a `format=` value names (a suffix, an alias or a media type), if it fits."""
-    from ikmkg.formats import BY_MEDIA_TYPE, BY_SUFFIX
-
-    name = name.strip().lower()
-    name = FORMAT_ALIASES.get(name, name)
-    if kind == "graph" and name == "srj":
-        name = "jsonld"
-    if kind == "graph" and name == "srx":
-        name = "rdf"
-    fmt = BY_SUFFIX.get(name) or BY_MEDIA_TYPE.get(name)
-    if fmt is None:
-        return None
-    if fmt.suffix == "html" or fmt.media_type in offered(kind):
-        return fmt
-    return None
 
 
 # --- admission: bounded concurrency, per client ---------------------------------------------
