@@ -88,6 +88,11 @@ def _negotiate(accept: str, offered: tuple[str, ...]) -> str | None:
     return None if best is None else aliases.get(best, best)
 
 
+def preferred(offered: Sequence[str]) -> str | None:
+    """`negotiate` for this request's `Accept` header."""
+    return negotiate(request.headers.get("Accept"), offered)
+
+
 def format_named(values: str | None, offered: Sequence[Format]) -> Format | None:
     """The format a `format=` value names among `offered`, if any.
 
@@ -133,7 +138,7 @@ def choose(offered: Sequence[Format], *, format: str | None = None, strict: bool
             raise NotAcceptable(f"format={format} is not available here; use one of "
                                 + ", ".join(f.suffix for f in offered),
                                 headers={"Vary": "Accept", **(headers or {})})
-    best = negotiate(request.headers.get("Accept"), [f.media_type for f in offered])
+    best = preferred([f.media_type for f in offered])
     if best is not None:
         return next(f for f in offered if f.media_type == best)
     if fallback is not None:

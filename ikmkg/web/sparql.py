@@ -139,7 +139,7 @@ def _offered(kind: str, html: bool = True) -> tuple[Format, ...]:
 # --- caching (issue #19) --------------------------------------------------------------------
 #
 # A GET answer is a pure function of the data version and the normalised request, so it gets
-# a strong ETag from them (`If-None-Match` with it: 304 before anything is evaluated) and
+# a strong ETag from them (a conditional GET naming it: 304 before anything is evaluated) and
 # `Cache-Control: public, max-age=sparql_max_age`; complete answers are also kept in a
 # per-process cache (`_results`) and served again without the engine. Capped answers get
 # neither (a capped answer is not the query's answer), nor do POST answers or errors

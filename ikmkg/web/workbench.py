@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, url_for
 
 from ikmkg import query_syntax, snippets
 from ikmkg import search as search_index
@@ -19,7 +19,7 @@ from ikmkg.formats import HTML
 from ikmkg.namespaces import prefixes
 from ikmkg.web import get_store
 from ikmkg.web.i18n import reader_language
-from ikmkg.web.negotiation import format_named, negotiate
+from ikmkg.web.negotiation import format_named, preferred
 
 blueprint = Blueprint("workbench", __name__)
 
@@ -36,8 +36,7 @@ def wants_page(protocol) -> bool:
     with the text in the editor, not as a bare error document)."""
     if protocol.format:
         return format_named(protocol.format, [HTML]) is HTML
-    return negotiate(request.headers.get("Accept"),
-                     ["application/sparql-results+json", "text/html"]) == "text/html"
+    return preferred(["application/sparql-results+json", "text/html"]) == "text/html"
 
 
 def problem(text: str | None, error: IkmkgError | None) -> query_syntax.SyntaxProblem | None:
