@@ -162,9 +162,10 @@ def _results() -> VersionedCache[tuple[bytes, int | None]]:
     return cache
 
 
-def _keep_at_most() -> int:
-    """The largest answer kept: a sixteenth of the cache, so one never empties it."""
-    return get_settings().result_cache_bytes // 16
+def _room_for_body(key: tuple) -> int:
+    """The largest body kept under `key`: an entry (its key, the query text, included) takes
+    at most a sixteenth of the cache, so one never empties it."""
+    return get_settings().result_cache_bytes // 16 - approximate_size(key)
 
 
 def _cacheable() -> bool:
@@ -322,7 +323,7 @@ def _answer(checked: sparql.CheckedQuery, text: str, protocol: sparql.ProtocolRe
         if key is not None:  # kept when sent in full (after the request's context is gone)
             results = _results()
             chunks = _tee(chunks, lambda body: results.put(version, key, (body, None)),
-                          _keep_at_most())
+                          _room_for_body(key))
         response = Response(chunks, mimetype=fmt.media_type)
         response.call_on_close(result.close)
         return response
@@ -332,7 +333,7 @@ def _answer(checked: sparql.CheckedQuery, text: str, protocol: sparql.ProtocolRe
                             mimetype=fmt.media_type)
         response.headers[CAPPED_HEADER] = f"max-results={settings.max_results}"
         return response
-    if key is not None and len(body) <= _keep_at_most():
+    if key is not None and len(body) <= _room_for_body(key):
         _results().put(version, key, (body, result.rows))
     return Response(body, mimetype=fmt.media_type)
 
