@@ -1,4 +1,4 @@
-"""A least-recently-used cache bounded by entries and by the bytes of its keys and values.
+"""Least-recently-used caches bounded by entries and by the bytes of their keys and values.
 
 For values computed from one version of the graph (fragments, lists of used properties): the
 key carries the store's base and version, so a reload simply stops hitting the old entries,
@@ -35,14 +35,26 @@ class BoundedCache(Generic[V]):
         return len(self._items)
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        found = self.lookup(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        value = compute()
+        self.put(key, value)
+        return value
+
+    def lookup(self, key: Hashable, default: V | None = None) -> V | None:
+        """The remembered value of `key` (now the most recently used), else `default`."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key][0]
-        value = compute()
+        return default
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Remember `value`, evicting the least recently used entries to stay in bounds."""
         weight = self.weigh(key, value)
-        if weight > self.max_bytes:
-            return value  # never evict everything for one oversized value
+        if weight > self.max_bytes or self.max_entries < 1:
+            return  # never evict everything for one oversized value
         with self._lock:
             if key in self._items:  # computed meanwhile by another thread
                 self.bytes -= self._items.pop(key)[1]
@@ -51,4 +63,51 @@ class BoundedCache(Generic[V]):
             while len(self._items) > self.max_entries or self.bytes > self.max_bytes:
                 _, (_, evicted) = self._items.popitem(last=False)
                 self.bytes -= evicted
-        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+_MISSING = object()
+
+
+class VersionedCache(Generic[V]):
+    """A BoundedCache for values computed from one version of the published graph, emptied
+    as soon as it is asked under another version (a reload, a `load` into a remote store):
+    an old version's entries would never be hit again, so they go at once rather than age out.
+
+    Args:
+        max_entries, max_bytes, weigh: as for BoundedCache.
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int,
+                 weigh: Callable[[Hashable, V], int]):
+        self._cache: BoundedCache[V] = BoundedCache(max_entries, max_bytes, weigh)
+        self._version: str | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    @property
+    def bytes(self) -> int:
+        return self._cache.bytes
+
+    def _at(self, version: str) -> None:
+        with self._lock:
+            if version != self._version:
+                self._cache.clear()
+                self._version = version
+
+    def lookup(self, version: str, key: Hashable) -> V | None:
+        """The value remembered for `key` in `version`, else None."""
+        self._at(version)
+        return self._cache.lookup((version, key))
+
+    def put(self, version: str, key: Hashable, value: V) -> None:
+        """Remember `value` for `key` in `version` (the version is part of the key, so an answer
+        computed just before a reload can never be served after it)."""
+        self._at(version)
+        self._cache.put((version, key), value)

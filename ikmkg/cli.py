@@ -25,6 +25,20 @@ class DataLoadError(click.ClickException):
     exit_code = 2
 
 
+def published(settings: Settings):  # noqa: ANN201 - ikmkg.publish.Publication
+    """The validated graph (ikmkg.publish); exit 1 with the report when it does not conform,
+    2 on a syntax or load error."""
+    from ikmkg import publish
+
+    try:
+        return publish.publish(settings)
+    except publish.DoesNotConform as exc:
+        click.echo(exc.report.text(), err=True, nl=False)
+        sys.exit(1)
+    except DataError as exc:
+        raise DataLoadError(exc.message) from None
+
+
 def base_uri_option(f):  # noqa: ANN001, ANN201 - click decorator
     return click.option("--base-uri", envvar="IKMKG_BASE_URI", default=None,
                         help=HELP["base_uri"] + " [env IKMKG_BASE_URI]")(f)
@@ -156,24 +170,12 @@ def load(store: str, update_url: str | None, graph_store_url: str | None,
     switches every reader. Exits 0 when loaded, 1 when the data does not conform, 2 on a load
     or store error.
     """
-    from rdflib import Graph
-
     from ikmkg.errors import IkmkgError
     from ikmkg.remote import RemoteStore
     from ikmkg.remote_load import load as load_remote
-    from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir, store=store)
-    try:
-        kg = kg_module.load(settings)
-    except DataError as exc:
-        raise DataLoadError(exc.message) from None
-    # pyshacl adds axioms to the graphs it is given: validate copies, load exactly the files.
-    report = run_validation(kg_module.KnowledgeGraph(
-        kg.ontology + Graph(), kg.shapes + Graph(), kg.data, kg.base_uri))
-    if not report.conforms:
-        click.echo(report.text(), err=True, nl=False)
-        sys.exit(1)
+    kg = published(settings).graph
     remote = RemoteStore.from_settings(settings)
     try:
         result = load_remote(remote, kg, update_url=update_url, graph_store_url=graph_store_url,
@@ -197,17 +199,9 @@ def dump(out_dir: Path, base_uri: str | None, project_dir: str | None) -> None:
     Exits 0 when written, 1 when the data does not conform, 2 on a load or write error.
     """
     from ikmkg import dumps
-    from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
-    try:
-        kg = kg_module.load(settings)
-    except DataError as exc:
-        raise DataLoadError(exc.message) from None
-    report = run_validation(kg)
-    if not report.conforms:
-        click.echo(report.text(), err=True, nl=False)
-        sys.exit(1)
+    kg = published(settings).graph
 
     def progress(step: int, steps: int, message: str) -> None:
         click.echo(f"[{step}/{steps}] {message}", err=True)
@@ -238,28 +232,17 @@ def release(version: str, release_date, out_dir: Path | None, base_uri: str | No
     Exits 0 when recorded, 1 when the data does not conform, 2 on a load error, a bad or
     existing version.
     """
-    from rdflib import Graph
-
     from ikmkg import releases as release_module
-    from ikmkg.validation import validate as run_validation
 
     settings = Settings.from_env(base_uri=base_uri, project_dir=project_dir)
     try:
         release_module.check_version(version)
-        kg = kg_module.load(settings)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
-    # pyshacl adds axioms to the graphs it is given: validate copies, release exactly the files.
-    report = run_validation(kg_module.KnowledgeGraph(
-        kg.ontology + Graph(), kg.shapes + Graph(), kg.data + Graph(), kg.base_uri,
-        kg.subject_files, kg.content_hash))
-    if not report.conforms:
-        click.echo(report.text(), err=True, nl=False)
-        sys.exit(1)
+    publication = published(settings)
     try:
         recorded = release_module.record_release(
-            settings, version, kg, report.graph, report.conforms,
-            date=release_date.date() if release_date else None)
+            settings, version, publication, date=release_date.date() if release_date else None)
     except DataError as exc:
         raise DataLoadError(exc.message) from None
     click.echo(f"recorded release {recorded.version} ({recorded.date}, {recorded.triples} "

@@ -7,7 +7,7 @@ shapes use into one SPARQL query per constraint over *all* focus nodes; this mod
 with pyoxigraph on the in-memory store the files were parsed into (`Checker.check`). It answers
 one question, quickly: which (focus node, shape, constraint component, path, value) results
 would pySHACL report? An empty answer means "conforms"; any result sends the caller back to
-pySHACL for the report a person reads (ikmkg.app).
+pySHACL for the report a person reads (ikmkg.publish).
 
 It never guesses. `shape_compiler.compile_shapes` raises `Unsupported` for any shape feature it
 does not implement, and `Checker.check` raises it when the data holds literals that rdflib

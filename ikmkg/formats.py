@@ -1,4 +1,7 @@
-"""Media types in one table: media type <-> rdflib/pyoxigraph format <-> file suffix."""
+"""Media types in one table: media type <-> rdflib/pyoxigraph format <-> file suffix.
+
+Which one a request gets (Accept, `format=`, aliases) is decided in ikmkg.web.negotiation.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ RESULT_FORMATS: tuple[Format, ...] = (
     Format("text/tab-separated-values", "tsv", "tsv", "TSV"),
 )
 HTML = Format("text/html", "html", "", "HTML")
+#: Plain JSON (listings, search results, error bodies) and plain text (error bodies).
+JSON = Format("application/json", "json", "", "JSON")
+TEXT = Format("text/plain", "txt", "", "Text")
 
 BY_SUFFIX = {f.suffix: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}
 BY_MEDIA_TYPE = {f.media_type: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}

@@ -167,7 +167,7 @@ _RDFLIB_DIFFERS = (
 class OxigraphGraph:
     """The three graphs parsed by pyoxigraph into one in-memory store, one named graph each.
 
-    What a cold start publishes when the fast conformance check passes (ikmkg.app): no rdflib
+    What a cold start publishes when the fast conformance check passes (ikmkg.publish): no rdflib
     term is ever made for the data. Files are read under the canonical base; `rebased` moves
     them to the published one.
     """

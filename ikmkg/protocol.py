@@ -15,7 +15,6 @@ from collections import Counter
 from urllib.parse import parse_qsl
 
 from ikmkg.errors import QueryError
-from ikmkg.formats import QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS
 
 # --- the protocol request -------------------------------------------------------------------
 
@@ -27,7 +26,7 @@ class ProtocolRequest:
     default_graph_uris: list[str] = dataclasses.field(default_factory=list)
     named_graph_uris: list[str] = dataclasses.field(default_factory=list)
     timeout: float | None = None
-    format: str | None = None
+    format: str | None = None  # `format=` values, a repeated parameter's joined by commas
     params: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
@@ -134,7 +133,8 @@ def _read_protocol(method: str, content_type: str, query_string: bytes,
             if not request.timeout > 0:
                 raise QueryError("timeout must be positive")
         elif name == "format":
-            request.format = value
+            # repeated (SPARQLWrapper): every value, in order
+            request.format = value if request.format is None else f"{request.format},{value}"
         else:
             request.params[name] = value
     if "\x00" in (request.query or ""):
@@ -165,38 +165,6 @@ def _charset(options: str) -> str:
                                  "UTF-8 (charset=utf-8, or none)", status=415)
             return codec
     return "utf-8"
-
-
-# --- formats --------------------------------------------------------------------------------
-
-#: Extra names accepted by `format=` and extra media types offered by negotiation.
-FORMAT_ALIASES = {"json": "srj", "xml": "srx", "turtle": "ttl", "ntriples": "nt",
-                  "json-ld": "jsonld", "rdfxml": "rdf", "nquads": "nq"}
-
-
-def offered(kind: str) -> list[str]:
-    """Media types a result of `kind` can be sent as, the default first."""
-    if kind == "graph":
-        return [f.media_type for f in (*RDF_FORMATS, *QUAD_FORMATS)]
-    return [f.media_type for f in RESULT_FORMATS]
-
-
-def format_by_name(name: str, kind: str):
-    """The format a `format=` value names (a suffix, an alias or a media type), if it fits."""
-    from ikmkg.formats import BY_MEDIA_TYPE, BY_SUFFIX
-
-    name = name.strip().lower()
-    name = FORMAT_ALIASES.get(name, name)
-    if kind == "graph" and name == "srj":
-        name = "jsonld"
-    if kind == "graph" and name == "srx":
-        name = "rdf"
-    fmt = BY_SUFFIX.get(name) or BY_MEDIA_TYPE.get(name)
-    if fmt is None:
-        return None
-    if fmt.suffix == "html" or fmt.media_type in offered(kind):
-        return fmt
-    return None
 
 
 # --- capped results -------------------------------------------------------------------------

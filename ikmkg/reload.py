@@ -3,7 +3,7 @@
 The app holds the served store in one place, `app.extensions["ikmkg_store"]`; the web layer
 reads it once per request (`ikmkg.web.get_store` keeps it on `flask.g`), so a request sees the
 old graph or the new one, never a mix. `reload_app` loads and validates the new files in a
-child process (`ikmkg.app.load_store`); only a conforming graph is swapped in. A graph that
+child process (`ikmkg.publish.open_store`, as at start-up); only a conforming graph is swapped in. A graph that
 does not conform is refused: the validation report goes to the log and the old store stays.
 
 Under Granian (see ikmkg.server) the main process reloads its app on SIGHUP (the `on_reload`
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from ikmkg.publish import open_store
 from ikmkg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,12 @@ def reload_app(app: Flask) -> bool:
     Returns True when the served graph is the files' graph (swapped, or already current), False
     when the new files were refused (the old graph goes on being served; the reason is logged).
     """
-    from ikmkg.app import load_store
     from ikmkg.web.ops import record_reload
 
     settings: Settings = app.config["IKMKG_SETTINGS"]
     old = app.extensions.get("ikmkg_store")
     try:
-        new = load_store(settings)
+        new = open_store(settings)
     except Exception as exc:  # noqa: BLE001 - any failure keeps the old graph; logged
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         log.error("reload refused, still serving %s: %s",

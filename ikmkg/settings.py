@@ -73,6 +73,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Absolute URL at which this site is reached, for the links in publicly cacheable "
             "bodies (reconciliation manifest, fragment controls, service description); never "
             "taken from the request's Host header (default: base_uri)"),
+    Setting("sparql_max_age", 60,
+            "Seconds a GET answer of /sparql or /queries/ may be reused by browsers and shared "
+            "caches without asking (Cache-Control: public, max-age=N); 0: always revalidate "
+            "with its ETag (no-cache)"),
+    Setting("result_cache_entries", 1024,
+            "Most SPARQL answers kept per worker process to answer repeated GET queries without "
+            "the engine (emptied when the data version changes); 0 turns the cache off"),
+    Setting("result_cache_bytes", 64 << 20,
+            "Most bytes those kept answers take per worker process (keys included); one answer "
+            "larger than a sixteenth of this is never kept"),
 )
 
 
@@ -100,6 +110,9 @@ class Settings:
     max_result_bytes: int = 16_000_000
     store_mode: str = "shared"
     public_url: str = ""
+    sparql_max_age: int = 60
+    result_cache_entries: int = 1024
+    result_cache_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
         if self.store_mode not in STORE_MODES:

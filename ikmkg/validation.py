@@ -9,7 +9,7 @@ without the ontology's own terms becoming focus nodes.
 
 `validate` runs pySHACL on rdflib graphs and gives the report a person reads. For large graphs,
 `check_conformance` first answers the same question set-at-a-time on the pyoxigraph store the
-files were parsed into (ikmkg.conformance; ikmkg.app decides which runs, issue #3).
+files were parsed into (ikmkg.conformance; ikmkg.publish decides which runs, issue #3).
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ def validate(kg: KnowledgeGraph) -> ValidationReport:
     """Validate the data graph against the shapes, under the canonical base.
 
     Args:
-        kg: the loaded graph, under any base.
+        kg: the loaded graph, under any base; never changed (pySHACL works on copies).
 
     Returns:
         The report; `conforms` is False when any result has severity sh:Violation.
@@ -310,10 +310,15 @@ def validate(kg: KnowledgeGraph) -> ValidationReport:
     """
     if kg.base_uri != CANONICAL_BASE:
         kg = rebase(kg, CANONICAL_BASE)
+    # pySHACL adds RDFS/OWL axioms (owl:Class rdfs:subClassOf rdfs:Class...) to the shapes graph
+    # it is given: it gets a copy, so that `kg` stays exactly the files' triples (issue #14).
+    shapes = Graph()
+    for triple in kg.shapes:
+        shapes.add(triple)
     try:
         conforms, report_graph, _ = pyshacl.validate(
             validation_graph(kg),
-            shacl_graph=kg.shapes,
+            shacl_graph=shapes,
             inference="none",
             allow_warnings=True,
             abort_on_first=False,

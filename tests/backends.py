@@ -252,15 +252,15 @@ def open_backend(kind: str, project_dir: Path, tmp: Path, **settings) -> Backend
     """A started backend serving `project_dir` (see the module docstring)."""
     values = {"project_dir": str(project_dir), "cache_dir": str(tmp / "cache"), **settings}
     if kind == "embedded":
-        from ikmkg.app import load_store
+        from ikmkg.publish import open_store
 
-        return Backend(kind, load_store(Settings(**values)))
+        return Backend(kind, open_store(Settings(**values)))
     server = SERVERS[kind](tmp / kind).start()
     try:
         load_with_cli(server, project_dir, settings.get("base_uri"))
-        from ikmkg.app import load_store
+        from ikmkg.publish import open_store
 
-        store = load_store(Settings(**values, store=server.url))
+        store = open_store(Settings(**values, store=server.url))
     except BaseException:
         server.stop()
         raise

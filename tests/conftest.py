@@ -11,6 +11,7 @@ from ikmkg.settings import Settings
 
 TESTS_DIR = Path(__file__).parent
 TEST_DATA_DIR = TESTS_DIR / "data"
+PROJECT_DIR = TESTS_DIR.parent
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +58,9 @@ SPARQL_PROJECT = TEST_DATA_DIR / "sparql"
 @pytest.fixture(scope="session")
 def pooled_store(tmp_path_factory):
     """The server's store (on disk, killable executor processes) over SPARQL_PROJECT."""
-    from ikmkg.app import load_store
+    from ikmkg.publish import open_store
 
-    store = load_store(Settings(project_dir=str(SPARQL_PROJECT), query_timeout=1.5,
+    store = open_store(Settings(project_dir=str(SPARQL_PROJECT), query_timeout=1.5,
                                 store_mode="disk",
                                 cache_dir=str(tmp_path_factory.mktemp("cache"))))
     yield store

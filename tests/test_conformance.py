@@ -1,6 +1,6 @@
 """The fast SHACL conformance check (ikmkg.conformance) against pySHACL, and its refusals.
 
-The fast check decides whether a large graph is published (ikmkg.app.load_validated), so it
+The fast check decides whether a large graph is published (ikmkg.publish.published_graph), so it
 must give exactly pySHACL's results: the same (focus node, shape, constraint component, path,
 value) set on every fixture of tests/data/shapes (each invalid case, each valid case, run with
 context.ttl as test_validation does), on the shipped data, and on the benchmark's synthetic
@@ -20,7 +20,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.namespace._SH import SH as SH_TERMS
 
-from ikmkg import app as app_module
+from ikmkg import publish
 from ikmkg import conformance
 from ikmkg import kg as kg_module
 from ikmkg import shape_compiler
@@ -272,12 +272,12 @@ def test_literals_rdflib_reads_apart_are_left_to_pyshacl(settings, tmp_path, tex
         check_conformance(graph)
 
 
-# --- the app's cold start on the fast path --------------------------------------------------
+# --- the server's cold start on the fast path --------------------------------------------------
 
 @pytest.fixture
 def fast_always(monkeypatch):
     """The fast check even for the small test projects."""
-    monkeypatch.setattr(app_module, "FAST_CHECK_FROM", 0)
+    monkeypatch.setattr(publish, "FAST_CHECK_FROM", 0)
 
 
 @pytest.mark.parametrize("base_uri", [None, "http://localhost:9/kg/"])
@@ -288,7 +288,7 @@ def test_fast_path_publishes_what_the_rdflib_path_does(fast_always, tmp_path, ba
 
     settings = Settings(project_dir=str(SPARQL_PROJECT), **({"base_uri": base_uri} if base_uri
                                                             else {}))
-    fast = app_module.load_validated(settings)
+    fast = publish.published_graph(settings)
     assert isinstance(fast, kg_module.OxigraphGraph)
     slow = kg_module.load(settings)
     assert (fast.base_uri, fast.content_hash) == (slow.base_uri, slow.content_hash)
@@ -324,7 +324,7 @@ def test_fast_path_refuses_invalid_data_with_pyshacls_report(fast_always, tmp_pa
         "<https://w3id.org/ikmkg/ontology#Province> .\n", encoding="utf-8")
     settings = Settings(project_dir=str(project))
     with pytest.raises(DataError) as raised:
-        app_module.load_validated(settings)
+        publish.published_graph(settings)
     report = validate(kg_module.load(settings))
     assert not report.conforms
     assert raised.value.message.endswith(report.text())
@@ -342,4 +342,4 @@ def test_fast_path_falls_back_to_pyshacl_on_an_unimplemented_shape(fast_always, 
                 "<http://www.w3.org/ns/shacl#path> <http://www.w3.org/2000/01/rdf-schema#label> ; "
                 "<http://www.w3.org/ns/shacl#minLength> 1000 ] .\n")
     with pytest.raises(DataError, match="MinLengthConstraintComponent"):
-        app_module.load_validated(Settings(project_dir=str(project)))
+        publish.published_graph(Settings(project_dir=str(project)))

@@ -19,6 +19,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 
 from conftest import TEST_DATA_DIR, make_app
 from ikmkg import dumps
+from ikmkg.dumps import built, writer
 from ikmkg import kg as kg_module
 from ikmkg.errors import DataError
 from ikmkg.kg import GRAPH_NAMES, graph_iri
@@ -290,7 +291,7 @@ def test_interrupted_dump_leaves_the_previous_dump(project, tmp_path, monkeypatc
     out = tmp_path / "out"
     dumps.write_dumps(kg, out, kg.base_uri)
     before = tree_bytes(out)
-    real_write = dumps._write
+    real_write = writer._write
     calls = []
 
     def failing_write(folder, name, data):
@@ -299,7 +300,7 @@ def test_interrupted_dump_leaves_the_previous_dump(project, tmp_path, monkeypatc
             raise OSError(28, "No space left on device (simulated)")
         return real_write(folder, name, data)
 
-    monkeypatch.setattr(dumps, "_write", failing_write)
+    monkeypatch.setattr(writer, "_write", failing_write)
     with pytest.raises(OSError, match="simulated"):
         dumps.write_dumps(kg, out, kg.base_uri)
     assert len(calls) == 4
@@ -319,7 +320,7 @@ def test_failed_swap_restores_the_previous_dump(project, tmp_path, monkeypatch):
             raise OSError("rename failed (simulated)")
         return real_rename(src, dst)
 
-    monkeypatch.setattr(dumps.os, "rename", rename)
+    monkeypatch.setattr(writer.os, "rename", rename)
     with pytest.raises(OSError, match="simulated"):
         dumps.write_dumps(kg, out, kg.base_uri)
     assert tree_bytes(out) == before
@@ -516,7 +517,7 @@ def test_dumps_are_built_once_and_reused(web, monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("dumps re-serialised on a request")
 
-    monkeypatch.setattr(dumps, "write_dumps", must_not_run)
+    monkeypatch.setattr(built, "write_dumps", must_not_run)
     client = app.test_client()
     assert client.get("/dumps/ikmkg.ttl").status_code == 200
     assert client.get("/dumps/").status_code == 200

@@ -22,8 +22,8 @@ import time
 import backends
 import pytest
 import requests
-import test_pages as pages_suite
-import test_sparql as sparql_suite
+from web import test_pages as pages_suite
+from web import test_sparql as sparql_suite
 from conftest import SPARQL_PROJECT, TEST_DATA_DIR, make_app
 from rdflib import URIRef
 from rdflib.compare import isomorphic

@@ -13,7 +13,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from ikmkg import kg as kg_module
-from ikmkg.app import load_store
+from ikmkg.publish import open_store
 from ikmkg.errors import DataError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
 from ikmkg.pooled_store import PooledStore, open_published
@@ -260,7 +260,7 @@ def test_store_is_built_once_per_content_and_base(tmp_path):
     project = tmp_path / "project"
     shutil.copytree(SPARQL_PROJECT, project)
     settings = Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"))
-    first = load_store(settings)
+    first = open_store(settings)
     first.close()
 
     def must_not_load():  # pragma: no cover - failing here is the test failing
@@ -272,8 +272,8 @@ def test_store_is_built_once_per_content_and_base(tmp_path):
     # A changed file or another base builds a new store.
     with open(project / "data" / "sample.ttl", "a") as f:
         f.write(f'<{P00}> <{RDFS.seeAlso}> <https://example.org/> .\n')
-    changed = load_store(settings)
-    rebased = load_store(Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"),
+    changed = open_store(settings)
+    rebased = open_store(Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"),
                                   base_uri="http://localhost:9/kg/"))
     assert len({first.path, changed.path, rebased.path}) == 3
     assert changed.ask(f"ASK {{ <{P00}> <{RDFS.seeAlso}> ?x }}")
@@ -289,7 +289,7 @@ def test_invalid_data_is_refused_with_the_report(tmp_path):
         f"<{CANONICAL_BASE}id/province/unlabelled> a <{IKM}Province> .\n")
     settings = Settings(project_dir=str(project), cache_dir=str(tmp_path / "cache"))
     with pytest.raises(DataError, match="province/unlabelled"):
-        load_store(settings)
+        open_store(settings)
     assert not list((tmp_path / "cache").glob("store-*/READY.json"))
 
 

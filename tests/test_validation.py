@@ -175,6 +175,16 @@ def test_validation_runs_under_the_canonical_base(settings):
     assert validate(kg_module.load(local, [CONTEXT])).conforms
 
 
+@pytest.mark.parametrize("base_uri", [None, "http://127.0.0.1:8765/"])
+def test_validation_never_changes_the_graph_it_is_given(settings, base_uri):
+    """pySHACL adds axioms to the shapes graph it gets; what is published must stay exactly the
+    files' triples (issue #14: `ikmkg dump` once wrote 2 statements more than the server)."""
+    local = Settings(base_uri=base_uri) if base_uri else settings
+    kg = kg_module.load(local, [CONTEXT])
+    before = {name: set(graph) for name, graph in kg.graphs().items()}
+    assert validate(kg).conforms
+    assert {name: set(graph) for name, graph in kg.graphs().items()} == before
+
 def test_text_report_groups_by_focus_with_file_path_value_and_shape(context_kg):
     path = SHAPES_DIR / "invalid" / "sentence-position-taken.ttl"
     text = validate(with_fixture(context_kg, path)).text()

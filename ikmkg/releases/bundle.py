@@ -195,8 +195,8 @@ def bundle_files(release: Release, base_uri: str, dump_dir: Path, store: Embedde
     files["citation.json"] = format_citation(citation, "csl-json").encode()
     files["citation.ris"] = format_citation(citation, "ris").encode()
     files["LICENSE.txt"] = LICENSE_TEXT.encode()
-    files["SHA256SUMS"] = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"
-                                  for name, data in sorted(files.items())).encode()
+    files["SHA256SUMS"] = dumps.sha256sums({name: hashlib.sha256(data).hexdigest()
+                                            for name, data in files.items()})
     files["ro-crate-metadata.json"] = dumps.json_bytes(ro_crate_metadata(release, files,
                                                                          base_uri))
     return files

@@ -30,6 +30,7 @@ from ikmkg.dataset import DATA_LICENSE, IANA, TITLE
 from ikmkg.errors import DataError
 from ikmkg.kg import KnowledgeGraph, dataset_iri, rebase
 from ikmkg.namespaces import DCAT, SPDX, bind_prefixes
+from ikmkg.publish import Publication
 from ikmkg.releases.citation import write_citation_cff
 from ikmkg.releases.records import (QUERIES_DIR, RELEASE_FILE, RELEASES_DIR, SNAPSHOT_FILE,
                                     VALIDATION_FILE, Release, check_version, get_release,
@@ -112,25 +113,20 @@ def release_metadata(version: str, date: dt.date, previous: Release | None, *, t
 
 
 
-def record_release(settings: Settings, version: str, kg: KnowledgeGraph, report_graph: Graph,
-                   conforms: bool, *, date: dt.date | None = None) -> Release:
-    """Write `releases/VERSION/` for the validated graph `kg` and regenerate CITATION.cff.
+def record_release(settings: Settings, version: str, publication: Publication, *,
+                   date: dt.date | None = None) -> Release:
+    """Write `releases/VERSION/` for the validated graph and regenerate CITATION.cff.
 
     Args:
         settings: where the project is (`project_dir`).
         version: the new version (see `check_version`); an existing one is never replaced.
-        kg: the loaded graph (any base).
-        report_graph: its SHACL validation report.
-        conforms: whether it conforms (a graph that does not is refused).
+        publication: the graph as `ikmkg.publish.publish` gives it (any base), with its report.
         date: the release date (default: today, UTC); stored, so rebuilding is deterministic.
 
     Raises:
-        DataError: bad or existing version, a non-conforming graph, a date before the previous
-            release's.
+        DataError: bad or existing version, a date before the previous release's.
     """
     check_version(version)
-    if not conforms:
-        raise DataError("the data does not conform to the shapes; no release is made")
     date = date or dt.datetime.now(dt.timezone.utc).date()
     folder = releases_dir(settings)
     target = folder / version
@@ -140,13 +136,14 @@ def record_release(settings: Settings, version: str, kg: KnowledgeGraph, report_
     if previous is not None and date < previous.date:
         raise DataError(f"release date {date} is before the newest release ({previous.version}, "
                         f"{previous.date})")
-    kg = _canonical(kg)
+    kg = _canonical(publication.graph)
     quads = dumps.canonical_quads(dumps.read_quads(kg, CANONICAL_BASE), CANONICAL_BASE)
     snapshot = dumps.serialize(quads, ox.RdfFormat.N_QUADS, CANONICAL_BASE)
     digest = hashlib.sha256(snapshot).hexdigest()
     metadata = release_metadata(
         version, date, previous, triples=len(dumps.union_triples(quads)), snapshot_sha256=digest,
-        source_hash=kg.content_hash, ontology_version=_ontology_version(quads), conforms=conforms)
+        source_hash=kg.content_hash, ontology_version=_ontology_version(quads),
+        conforms=publication.report.conforms)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=folder))
     try:
@@ -154,7 +151,7 @@ def record_release(settings: Settings, version: str, kg: KnowledgeGraph, report_
         (tmp / SNAPSHOT_FILE).write_bytes(snapshot)
         (tmp / RELEASE_FILE).write_bytes(dumps.serialize_graph(metadata, "text/turtle",
                                                                CANONICAL_BASE))
-        (tmp / VALIDATION_FILE).write_bytes(report_turtle(report_graph))
+        (tmp / VALIDATION_FILE).write_bytes(report_turtle(publication.report.graph))
         (tmp / QUERIES_DIR).mkdir()
         for path in sorted(settings.queries_dir.glob("*.rq")):
             shutil.copyfile(path, tmp / QUERIES_DIR / path.name)

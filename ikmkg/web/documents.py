@@ -1,8 +1,8 @@
 """Serving documents: the toolkit of every blueprint that answers with a page or an RDF document.
 
-Owns the variants a document offers (HTML and the RDF formats, by suffix and media type),
-choosing one for a request, the `Link` alternates, serialising a graph, the validators
-(`ETag` from the store's version, `Last-Modified` from when this process first saw it, 304), the
+Owns the variants a document offers (HTML and the RDF formats, by suffix and media type; the
+choice for a request and the validators are ikmkg.web.negotiation's), the document's `Link`
+alternates, serialising a graph, the
 page cache (rendered bodies per graph version; the graph changes only on reload), the 404 page in
 the chosen format, and links from our IRIs to their pages. `serve_document` puts these together
 for one negotiated document (pages.py: resources, the ontology, graphs; releases.py: time
@@ -12,8 +12,6 @@ travel).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import hashlib
 import sys
 import threading
 from collections import OrderedDict
@@ -24,20 +22,18 @@ from flask import Response, render_template, request
 from rdflib import Graph
 
 from ikmkg.describe import filter_language
-from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, RDF_FORMATS, Format
 from ikmkg.namespaces import bind_prefixes
-from ikmkg.store import Store
 from ikmkg.web import get_settings, get_store
 from ikmkg.web.i18n import reader_language, with_lang
+from ikmkg.web.negotiation import (  # noqa: F401 - last_modified, remember_load_time: pages.py
+    CACHE_CONTROL, choose, etag_for, finish, last_modified, not_modified, remember_load_time,
+)
+from ikmkg.web.negotiation import link_header as alternates_header
 
 #: What a document offers, the default (HTML, for browsers and for a missing Accept) first.
 VARIANTS: tuple[Format, ...] = (HTML, *RDF_FORMATS)
-_OFFERED = [f.media_type for f in VARIANTS] + ["application/json"]
-_ALIASES = {"application/json": "application/ld+json"}
 BY_SUFFIX = {f.suffix: f for f in VARIANTS}
-_BY_TYPE = {f.media_type: f for f in VARIANTS}
-CACHE_CONTROL = "public, max-age=300"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,42 +135,6 @@ class PageCache:
 
 
 page_cache = PageCache()
-_first_seen: dict[str, dt.datetime] = {}
-
-
-def remember_load_time(store: Store) -> None:
-    """Date the store's version now (a blueprint calls this when the app is set up)."""
-    _first_seen.setdefault(store.version, dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-def last_modified() -> dt.datetime:
-    """When this version of the graph was published (first seen by this process)."""
-    version = get_store().version
-    return _first_seen.setdefault(version, dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-def etag_for(*parts: str) -> str:
-    store = get_store()
-    digest = hashlib.sha256("\x1f".join((store.version, store.base_uri, *parts)).encode())
-    return digest.hexdigest()[:32]
-
-
-def not_modified(etag: str) -> Response | None:
-    if request.if_none_match:
-        if request.if_none_match.contains(etag):
-            return finish(Response(status=304), etag)
-        return None
-    since = request.if_modified_since
-    if since is not None and since >= last_modified():
-        return finish(Response(status=304), etag)
-    return None
-
-
-def finish(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    response.last_modified = last_modified()
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,14 +161,7 @@ def choose_variant(suffix: str | None) -> Format:
     """The representation to send: the suffix's, or the best for `Accept` (HTML if absent)."""
     if suffix:
         return BY_SUFFIX[suffix]
-    if not request.accept_mimetypes:
-        return VARIANTS[0]
-    best = request.accept_mimetypes.best_match(_OFFERED)
-    if best is None:
-        raise NotAcceptable("none of the offered representations fits the Accept header: "
-                            + ", ".join(f.media_type for f in VARIANTS),
-                            headers={"Link": link_header(request.path), "Vary": "Accept"})
-    return _BY_TYPE[_ALIASES.get(best, best)]
+    return choose(VARIANTS, headers={"Link": link_header(request.path)})
 
 
 def variant_url(doc_path: str, fmt: Format, explicit_lang: str | None) -> str:
@@ -216,8 +169,8 @@ def variant_url(doc_path: str, fmt: Format, explicit_lang: str | None) -> str:
 
 
 def link_header(doc_path: str, explicit_lang: str | None = None) -> str:
-    return ", ".join(f'<{variant_url(doc_path, f, explicit_lang)}>; rel="alternate"; '
-                     f'type="{f.media_type}"' for f in VARIANTS)
+    return alternates_header((variant_url(doc_path, f, explicit_lang), f.media_type)
+                             for f in VARIANTS)
 
 
 def alternates(doc_path: str, explicit_lang: str | None) -> list[dict]:

@@ -17,9 +17,11 @@ from flask import Blueprint, Response, render_template, request, send_file, url_
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ikmkg import dataset, dumps, void
-from ikmkg.errors import NotAcceptable, NotFound
+from ikmkg.errors import NotFound
+from ikmkg.formats import Format
 from ikmkg.kg import dataset_iri
 from ikmkg.web import get_settings, get_store, releases
+from ikmkg.web.negotiation import choose, conditional, link_header, requested_format
 
 blueprint = Blueprint("dumps", __name__)
 
@@ -43,24 +45,13 @@ def _sha256(path: Path) -> str:
 
 def _negotiate(offered: dict[str, str]) -> str:
     """The media type to send: `?format=<suffix>`, else the best for Accept (first if none)."""
-    wanted = request.args.get("format")
-    if wanted:
-        for media_type, suffix in offered.items():
-            if suffix == wanted:
-                return media_type
-        raise NotAcceptable(f"unknown format {wanted!r}; one of: " + ", ".join(offered.values()))
-    if not request.accept_mimetypes:
-        return next(iter(offered))
-    best = request.accept_mimetypes.best_match(list(offered))
-    if best is None:
-        raise NotAcceptable("none of the offered representations fits the Accept header: "
-                            + ", ".join(offered), headers={"Vary": "Accept"})
-    return best
+    formats = [Format(media_type, suffix, "", suffix) for media_type, suffix in offered.items()]
+    return choose(formats, format=requested_format()).media_type
 
 
 def _link_header(endpoint: str, offered: dict[str, str]) -> str:
-    return ", ".join(f'<{url_for(endpoint, format=suffix)}>; rel="alternate"; type="{media_type}"'
-                     for media_type, suffix in offered.items())
+    return link_header((url_for(endpoint, format=suffix), media_type)
+                       for media_type, suffix in offered.items())
 
 
 def _alternates(endpoint: str, offered: dict[str, str]) -> list[dict]:
@@ -82,7 +73,7 @@ def _conditional(body: bytes | str, media_type: str, etag_parts: tuple[str, ...]
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Vary"] = "Accept, Accept-Language"
     response.headers["Link"] = link
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _file_rows(manifest: dumps.Manifest) -> list[dict]:

@@ -8,15 +8,18 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ikmkg.errors import IkmkgError, QueryTimeout
+from ikmkg.formats import HTML, JSON, TEXT
+from ikmkg.web.negotiation import choose
 
 log = logging.getLogger(__name__)
 
 
 def _render(status: int, title: str, message: str, headers: dict | None = None) -> Response:
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", "text/plain"])
-    if best == "application/json":
+    # HTML without Accept; plain text when Accept fits nothing (an error is never a 406).
+    best = choose((HTML, JSON, TEXT), fallback=TEXT)
+    if best is JSON:
         response = jsonify({"status": status, "error": title, "message": message})
-    elif best == "text/plain" or best is None and request.accept_mimetypes:
+    elif best is TEXT:
         response = Response(f"{status} {title}\n\n{message}\n", mimetype="text/plain")
     else:
         response = Response(render_template("error.html", status=status, title=title,

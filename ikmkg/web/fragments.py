@@ -11,12 +11,12 @@ from flask import Blueprint, Response, render_template, request
 from rdflib import Graph, Literal, URIRef
 
 from ikmkg import fragments as f
-from ikmkg.errors import NotAcceptable
 from ikmkg.formats import HTML, QUAD_FORMATS, RDF_FORMATS
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.web import external_url, get_store, int_arg
-from ikmkg.web.documents import etag_for, make_href
+from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
+from ikmkg.web.negotiation import choose, etag_for, matches
 from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("fragments", __name__)
@@ -27,28 +27,18 @@ OFFERED = (HTML, *(fmt for fmt in QUAD_FORMATS if fmt.suffix == "trig"),
 MAX_PAGE = 100_000
 
 
-def _choose():
-    if not request.accept_mimetypes:
-        return HTML
-    best = request.accept_mimetypes.best_match([fmt.media_type for fmt in OFFERED])
-    if best is None:
-        raise NotAcceptable("offered: " + ", ".join(fmt.media_type for fmt in OFFERED),
-                            headers={"Vary": "Accept"})
-    return next(fmt for fmt in OFFERED if fmt.media_type == best)
-
-
 @blueprint.get("/fragments")
 @admitted
 def fragments() -> Response:
     """One page of the triples matching a pattern, with Hydra controls."""
-    fmt = _choose()
+    fmt = choose(OFFERED)
     page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     store = get_store()
     interface = external_url("fragments.fragments")
     frag = f.fragment(store, request.args.get("subject"), request.args.get("predicate"),
                       request.args.get("object"), page, interface)
     etag = etag_for("fragments", frag.url(), fmt.suffix)
-    if request.if_none_match.contains(etag):
+    if matches(etag):
         response = Response(status=304)
     elif fmt is HTML:
         response = Response(_html(frag), content_type="text/html; charset=utf-8")

@@ -37,6 +37,7 @@ from ikmkg.web.documents import (
     BY_SUFFIX, CACHE_CONTROL, VARIANTS, choose_variant, make_href, serialize,
 )
 from ikmkg.web.i18n import reader_language
+from ikmkg.web.negotiation import link_header, matches
 
 blueprint = Blueprint("releases", __name__)
 
@@ -113,7 +114,7 @@ def release_page(version: str) -> Response:
     lang, explicit = reader_language()
     etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, fmt.suffix, lang,
                                        other or "", str(explicit))).encode()).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
+    if matches(etag):
         response = Response(status=304)
     elif fmt is HTML:
         response = Response(_release_html(release, log, lang, explicit),
@@ -128,8 +129,8 @@ def release_page(version: str) -> Response:
     response.set_etag(etag)
     response.headers["Vary"] = "Accept, Accept-Language"
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers["Link"] = ", ".join(
-        f'<{_version_url(release.version)}.{f.suffix}>; rel="alternate"; type="{f.media_type}"'
+    response.headers["Link"] = link_header(
+        (f"{_version_url(release.version)}.{f.suffix}", f.media_type)
         for f in VARIANTS if f is not HTML)
     return response
 

@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request
 
 from ikmkg import search as s
+from ikmkg.formats import HTML, JSON
 from ikmkg.web import get_store, int_arg
 from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
+from ikmkg.web.negotiation import choose
 from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("search", __name__)
@@ -27,12 +29,9 @@ TIERS = {4: "label", 3: "label-prefix", 2: "label-words", 1: "description"}
 
 
 def _wants_json() -> bool:
-    if request.args.get("format") == "json":
-        return True
-    if request.args.get("format") == "html":
-        return False
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
+    """`format=json|html`, else Accept; HTML when neither says (never a 406)."""
+    return choose((HTML, JSON), format=request.args.get("format"), strict=False,
+                  fallback=HTML) is JSON
 
 
 def _url(**params) -> str:

@@ -13,20 +13,21 @@ import json
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
-from ikmkg import admission, sparql
+from ikmkg import sparql
 from ikmkg import named_queries as catalogue
 from ikmkg import protocol as sparql_protocol
 from ikmkg import service_description as service
-from ikmkg.errors import (IkmkgError, NotAcceptable, NotFound, PayloadTooLarge, QueryError,
-                          QueryTimeout)
-from ikmkg.formats import BY_MEDIA_TYPE, HTML, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
+from ikmkg.admission import Admission, Overruns
+from ikmkg.cache import VersionedCache
+from ikmkg.errors import IkmkgError, NotFound, PayloadTooLarge, QueryError, QueryTimeout
+from ikmkg.formats import HTML, JSON, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.query_dataset import without_dataset_clauses
 from ikmkg.web import external_url, get_settings, get_store, ops, workbench
+from ikmkg.web.documents import approximate_size
 from ikmkg.web.i18n import reader_language
+from ikmkg.web.negotiation import choose, etag_for, finish, matches
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -55,20 +56,20 @@ def _preflight() -> Response:
     return response
 
 
-def _admission() -> admission.Admission:
+def _admission() -> Admission:
     admission = current_app.extensions.get("ikmkg_admission")
     if admission is None:
         settings = get_settings()
-        admission = admission.Admission(settings.max_concurrent_queries,
-                                     retry_after=max(1, round(settings.query_timeout)))
+        admission = Admission(settings.max_concurrent_queries,
+                              retry_after=max(1, round(settings.query_timeout)))
         current_app.extensions["ikmkg_admission"] = admission
     return admission
 
 
-def _overruns() -> admission.Overruns:
+def _overruns() -> Overruns:
     overruns = current_app.extensions.get("ikmkg_overruns")
     if overruns is None:
-        overruns = current_app.extensions["ikmkg_overruns"] = admission.Overruns()
+        overruns = current_app.extensions["ikmkg_overruns"] = Overruns()
     return overruns
 
 
@@ -126,8 +127,8 @@ def _trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
 
 
 def admitted(view):
-    """`view`, run holding one of its client's query slots (`admission.Admission`): every route
-    that queries the engine goes through admission, not only /sparql (issue 20)."""
+    """`view`, run holding one of its client's query slots (`ikmkg.admission.Admission`):
+    every route that queries the engine goes through admission, not only /sparql (issue 20)."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         with _admission().slot(_client()):
@@ -144,44 +145,92 @@ def _read_request() -> sparql_protocol.ProtocolRequest:
                                 request.query_string, body)
 
 
-def _negotiate(kind: str, override: str | None, html: bool = True) -> Format:
-    """The format to answer with: `format=` if given, else the best match of Accept."""
-    if override:
-        fmt = sparql_protocol.format_by_name(override, kind)
-        if fmt is None or (fmt is HTML and not html):
-            raise NotAcceptable(f"format={override} is not available for this result; use one "
-                                "of " + ", ".join(sparql_protocol.offered(kind)))
-        return fmt
-    accept = request.headers.get("Accept", "")
-    # Long headers are matched afresh: remembered, 512 distinct 400 KB ones held 210 MB a
-    # worker (issue #20).
-    match = _best_match if len(accept) <= CACHED_ACCEPT_CHARS else _best_match.__wrapped__
-    best = match(accept, kind, html)
-    if best is None:
-        offered = sparql_protocol.offered(kind) + (["text/html"] if html else [])
-        raise NotAcceptable("none of the media types in Accept is available for this result; "
-                            "available: " + ", ".join(offered))
-    return BY_MEDIA_TYPE[best]
+def _offered(kind: str, html: bool = True) -> tuple[Format, ...]:
+    """What a result of `kind` can be sent as, the default first (HTML, the page, last)."""
+    formats = (*RDF_FORMATS, *QUAD_FORMATS) if kind == "graph" else RESULT_FORMATS
+    return (*formats, HTML) if html else formats
 
 
-#: Accept headers up to this length have their match remembered (browsers send a few hundred).
-CACHED_ACCEPT_CHARS = 1024
+# --- caching (issue #19) --------------------------------------------------------------------
+#
+# A GET answer is a pure function of the data version and the normalised request, so it gets
+# a strong ETag from them (a conditional GET naming it: 304 before anything is evaluated) and
+# `Cache-Control: public, max-age=sparql_max_age`; complete answers are also kept in a
+# per-process cache (`_results`) and served again without the engine. Capped answers get
+# neither (a capped answer is not the query's answer), nor do POST answers or errors
+# (`Cache-Control: no-store`, see `no_store_errors`).
 
 
-@functools.lru_cache(maxsize=512)
-def _best_match(accept: str, kind: str, html: bool) -> str | None:
-    """The media type to answer an `Accept` header with (None: 406); remembered, since clients
-    send the same few headers again and again."""
-    offered = sparql_protocol.offered(kind) + (["text/html"] if html else [])
-    mimetypes = parse_accept_header(accept, MIMEAccept)
-    if not mimetypes:
-        return offered[0]
-    aliases = {"application/json": "application/sparql-results+json" if kind != "graph"
-               else "application/ld+json",
-               "application/xml": "application/sparql-results+xml" if kind != "graph"
-               else "application/rdf+xml"}
-    best = mimetypes.best_match(offered + list(aliases))
-    return None if best is None else aliases.get(best, best)
+def _cache_control() -> str:
+    max_age = get_settings().sparql_max_age
+    return f"public, max-age={max_age}" if max_age > 0 else "no-cache"
+
+
+def _results() -> VersionedCache[tuple[bytes, int | None]]:
+    """The answers kept by this process, shared by its worker threads."""
+    cache = current_app.extensions.get("ikmkg_results")
+    if cache is None:
+        settings = get_settings()
+        cache = VersionedCache(settings.result_cache_entries, settings.result_cache_bytes,
+                               lambda key, value: len(value[0]) + approximate_size(key))
+        current_app.extensions["ikmkg_results"] = cache
+    return cache
+
+
+def _room_for_body(key: tuple) -> int:
+    """The largest body kept under `key`: an entry (its key, the query text, included) takes
+    at most a sixteenth of the cache, so one never empties it."""
+    return get_settings().result_cache_bytes // 16 - approximate_size(key)
+
+
+def _cacheable() -> bool:
+    return request.method in ("GET", "HEAD")
+
+
+def _request_key(protocol: sparql_protocol.ProtocolRequest, text: str, fmt: Format,
+                 named: catalogue.NamedQuery | None) -> tuple:
+    """What a GET answer depends on beside the data version: the query as evaluated (named
+    queries' parameters bound), the dataset (graph lists as sets), the format, the route (a
+    named query's CSV is streamed uncapped, with its file name), the cap, and for the page the
+    reader's language and the parameters it shows."""
+    key = ("sparql", text, tuple(sorted(set(protocol.default_graph_uris))),
+           tuple(sorted(set(protocol.named_graph_uris))), fmt.suffix,
+           named.name if named is not None else "", bool(protocol.format),
+           get_settings().max_results)
+    if fmt is HTML:
+        key += (*reader_language(), tuple(sorted(protocol.params.items())))
+    return key
+
+
+def _validated(response: Response, etag: str) -> Response:
+    return finish(response, etag, _cache_control(), dated=False)
+
+
+def _tee(chunks, keep, limit: int):
+    """`chunks` passed on; `keep(body)` once they all went out, if they came to `limit` bytes at
+    most (a stream cut by an error or a client that left is never kept)."""
+    parts: list[bytes] | None = []
+    size = 0
+    for chunk in chunks:
+        if parts is not None:
+            size += len(chunk)
+            if size > limit:
+                parts = None
+            else:
+                parts.append(chunk)
+        yield chunk
+    if parts is not None:
+        keep(b"".join(parts))
+
+
+@blueprint.after_request
+def no_store_errors(response: Response) -> Response:
+    """Errors (4xx, 5xx) and POST answers are never stored by any cache: a 429, 503 or 413 says
+    something about this moment, and a refusal is cheap to say again."""
+    if response.status_code >= 400 or request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("ETag", None)
+    return response
 
 
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
@@ -211,29 +260,26 @@ def _run_or_page(protocol: sparql_protocol.ProtocolRequest,
 
 def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
     store = get_store()
-    offered = [f.media_type for f in RDF_FORMATS] + ["text/html"]
-    if protocol.format:
-        fmt = sparql_protocol.format_by_name(protocol.format, "graph")
-        if fmt is None:
-            raise NotAcceptable(f"format={protocol.format} is not available here")
-    elif not request.accept_mimetypes:
-        fmt = RDF_FORMATS[0]
+    fmt = choose((*RDF_FORMATS, HTML, *QUAD_FORMATS), format=protocol.format)
+    key = ("service", fmt.suffix, *(reader_language() if fmt is HTML else ()))
+    etag = etag_for(*key)
+    if _cacheable() and matches(etag):
+        response = Response(status=304)
+    elif fmt is HTML:
+        response = _page(None, protocol)
     else:
-        best = request.accept_mimetypes.best_match(offered)
-        if best is None:
-            raise NotAcceptable("available: " + ", ".join(offered))
-        fmt = BY_MEDIA_TYPE[best]
+        graph = service.service_description(external_url("sparql.endpoint"),
+                                           store.base_uri, store.graph_iris)
+        response = Response(graph.serialize(format=fmt.rdflib), mimetype=fmt.media_type)
     if fmt is HTML:
-        return _page(None, protocol)
-    graph = service.service_description(external_url("sparql.endpoint"),
-                                       store.base_uri, store.graph_iris)
-    body = graph.serialize(format=fmt.rdflib)
-    response = Response(body, mimetype=fmt.media_type)
-    response.headers["Vary"] = "Accept"
-    return response
+        response.headers["Vary"] = "Accept, Accept-Language"
+    else:
+        response.headers["Vary"] = "Accept"
+    return _validated(response, etag) if _cacheable() else response
 
 
-def _run(protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery | None = None) -> Response:
+def _run(protocol: sparql_protocol.ProtocolRequest,
+         named: catalogue.NamedQuery | None = None) -> Response:
     settings = get_settings()
     store = get_store()
     allowed = set(store.graph_iris.values())
@@ -245,42 +291,81 @@ def _run(protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery 
     checked = sparql.check_query(text, allowed_graphs=allowed,
                                  max_results=settings.max_results)
     ops.note_query(text)  # the access log's query hash (ikmkg.web.ops)
-    fmt = _negotiate(checked.kind, protocol.format)
+    fmt = choose(_offered(checked.kind), format=protocol.format)
+    cacheable = _cacheable()
+    key = _request_key(protocol, text, fmt, named)
+    etag = etag_for(*key) if cacheable else None
+    if etag is not None and matches(etag):  # the client holds this answer: nothing to run
+        response = _validated(Response(status=304), etag)
+        response.headers["Vary"] = "Accept, Accept-Language" if fmt is HTML else "Accept"
+        return response
     if fmt is HTML:
-        return _page(checked, protocol, named)
+        response = _page(checked, protocol, named)
+    else:
+        response = _answer(checked, text, protocol, fmt, named, key if cacheable else None)
+        response.headers["Vary"] = "Accept"
+        if named is not None and protocol.format:
+            response.headers["Content-Disposition"] = (f'inline; filename="{named.name}.'
+                                                       f'{fmt.suffix}"')
+    if CAPPED_HEADER in response.headers:
+        response.headers["Cache-Control"] = "no-store"  # not the query's whole answer
+    elif etag is not None:
+        _validated(response, etag)
+    return response
+
+
+def _answer(checked: sparql.CheckedQuery, text: str, protocol: sparql_protocol.ProtocolRequest,
+            fmt: Format, named: catalogue.NamedQuery | None, key: tuple | None) -> Response:
+    """The query's result in `fmt`: kept from before (`key`: a GET whose complete answer may
+    be kept), else from the store."""
+    settings = get_settings()
+    version = get_store().version
+    if key is not None:
+        kept = _results().lookup(version, key)
+        if kept is not None:
+            body, rows = kept
+            ops.note_rows(rows)
+            return Response(body, mimetype=fmt.media_type)
     # Named queries give CSV in full, streamed: the one download that is never capped.
     stream = named is not None and fmt.suffix == "csv"
     if stream:
-        checked = sparql.check_query(text, allowed_graphs=allowed, max_results=0)
+        checked = sparql.check_query(text, allowed_graphs=set(get_store().graph_iris.values()),
+                                     max_results=0)
     with _admission().slot(_client()):
         result = _query(checked, protocol, fmt.suffix, stream=stream,
                         max_bytes=settings.max_result_bytes)
     ops.note_rows(result.rows)
     if stream:
-        response = Response(result.chunks, mimetype=fmt.media_type)
+        chunks = result.chunks
+        if key is not None:  # kept when sent in full (after the request's context is gone)
+            results = _results()
+            chunks = _tee(chunks, lambda body: results.put(version, key, (body, None)),
+                          _room_for_body(key))
+        response = Response(chunks, mimetype=fmt.media_type)
         response.call_on_close(result.close)
-    else:
-        body = result.read()
+        return response
+    body = result.read()
+    if result.capped:
         by_bytes = result.capped_by == "bytes"
-        if result.capped:
-            body = sparql_protocol.note_capped(body, fmt.suffix, settings.max_results,
-                                      settings.max_result_bytes if by_bytes else 0)
-        response = Response(body, mimetype=fmt.media_type)
-        if result.capped:
-            response.headers[CAPPED_HEADER] = (f"max-bytes={settings.max_result_bytes}"
-                                               if by_bytes else
-                                               f"max-results={settings.max_results}")
-    response.headers["Vary"] = "Accept"
-    if named is not None and protocol.format:
-        response.headers["Content-Disposition"] = f'inline; filename="{named.name}.{fmt.suffix}"'
-    return response
+        response = Response(
+            sparql_protocol.note_capped(body, fmt.suffix, settings.max_results,
+                                        settings.max_result_bytes if by_bytes else 0),
+            mimetype=fmt.media_type)
+        response.headers[CAPPED_HEADER] = (f"max-bytes={settings.max_result_bytes}" if by_bytes
+                                           else f"max-results={settings.max_results}")
+        return response
+    if key is not None and len(body) <= _room_for_body(key):
+        _results().put(version, key, (body, result.rows))
+    return Response(body, mimetype=fmt.media_type)
 
 
-def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolRequest, result_format: str,
+def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolRequest,
+           result_format: str,
            *, stream: bool = False,
            max_results: int | None = None, max_bytes: int = 0):
     """Run the query for the client of this request, within its time limit (lowered by
-    `timeout=`, never below min_query_timeout) and its budget of overruns (admission.Overruns)."""
+    `timeout=`, never below min_query_timeout) and its budget of overruns
+    (`ikmkg.admission.Overruns`)."""
     settings = get_settings()
     timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
     timeout = max(timeout, min(settings.min_query_timeout, settings.query_timeout))
@@ -301,7 +386,8 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolReque
         raise
 
 
-def _parameters(named: catalogue.NamedQuery, protocol: sparql_protocol.ProtocolRequest) -> dict[str, str]:
+def _parameters(named: catalogue.NamedQuery,
+                protocol: sparql_protocol.ProtocolRequest) -> dict[str, str]:
     declared = {name for name, _ in named.params}
     unknown = set(protocol.params) - declared - catalogue.INTERFACE_PARAMETERS
     if unknown:
@@ -343,7 +429,8 @@ def _cell(term: dict | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> dict 
 
 
 def _results_table(checked: sparql.CheckedQuery,
-                   protocol: sparql_protocol.ProtocolRequest, named: catalogue.NamedQuery | None) -> dict:
+                   protocol: sparql_protocol.ProtocolRequest,
+                   named: catalogue.NamedQuery | None) -> dict:
     cap = min(get_settings().max_results, HTML_ROWS)
     max_bytes = min(get_settings().max_result_bytes or HTML_BYTES, HTML_BYTES)
     with _admission().slot(_client()):
@@ -419,7 +506,9 @@ def _page(checked: sparql.CheckedQuery | None, protocol: sparql_protocol.Protoco
                         status=error.status if error is not None else 200)
     if error is not None:
         response.headers.update(error.headers)
-    response.headers["Vary"] = "Accept"
+    if results is not None and results.get("capped"):
+        response.headers[CAPPED_HEADER] = f"max-results={results['cap']}"
+    response.headers["Vary"] = "Accept, Accept-Language"
     sd = url_for("sparql.endpoint", _external=False)
     response.headers["Link"] = f'<{sd}>; rel="service-desc"; type="text/turtle"'
     return response
@@ -433,13 +522,7 @@ def named_queries() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
     queries = _named_queries()
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"]) \
-        if request.accept_mimetypes else "application/json"
-    if request.args.get("format") in ("json", "html"):
-        best = "application/json" if request.args["format"] == "json" else "text/html"
-    if best is None:
-        raise NotAcceptable("available: application/json, text/html")
-    if best == "text/html":
+    if choose((JSON, HTML), format=request.args.get("format"), strict=False) is HTML:
         response = Response(render_template("queries.html", queries=queries.values()),
                             mimetype="text/html")
     else:

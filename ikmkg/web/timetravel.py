@@ -23,6 +23,7 @@ from ikmkg.web.documents import (
     VARIANTS, PageCache, choose_variant, make_href, not_found, serialize, split_suffix,
 )
 from ikmkg.web.i18n import reader_language
+from ikmkg.web.negotiation import link_header, matches
 from ikmkg.web.releases import resource_extras
 
 #: Rendered time-travel documents: a release never changes, so neither do they.
@@ -41,9 +42,9 @@ def versioned_document(rest: str) -> Response:
     explicit_lang = lang if explicit else None
     doc_path = f"/doc/{stem}"
     headers = {"Vary": "Accept-Language" if suffix else "Accept, Accept-Language",
-               "Link": ", ".join(
-                   f'<{request.script_root}{doc_path}.{f.suffix}?version={release.version}>; '
-                   f'rel="alternate"; type="{f.media_type}"' for f in VARIANTS)}
+               "Link": link_header(
+                   (f"{request.script_root}{doc_path}.{f.suffix}?version={release.version}",
+                    f.media_type) for f in VARIANTS)}
     try:
         found = d.exists(store, iri) or iri == str(dataset_iri(base))
     except ValueError:
@@ -52,7 +53,7 @@ def versioned_document(rest: str) -> Response:
         return not_found(iri, fmt, headers)
     etag = hashlib.sha256("\x1f".join((release.snapshot_sha256, base, doc_path, fmt.suffix,
                                        lang, explicit_lang or "")).encode()).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
+    if matches(etag):
         response = Response(status=304)
     else:
         def graph() -> Graph:

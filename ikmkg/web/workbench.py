@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, url_for
 
 from ikmkg import query_syntax, snippets
 from ikmkg import search as search_index
 from ikmkg.errors import IkmkgError, QueryError
+from ikmkg.formats import HTML
 from ikmkg.namespaces import prefixes
 from ikmkg.web import get_store
 from ikmkg.web.i18n import reader_language
+from ikmkg.web.negotiation import format_named, preferred
 
 blueprint = Blueprint("workbench", __name__)
 
@@ -33,10 +35,8 @@ def wants_page(protocol) -> bool:
     """Whether a query request asked for the HTML page (so its errors come back on the page,
     with the text in the editor, not as a bare error document)."""
     if protocol.format:
-        return protocol.format.strip().lower() in ("html", "text/html")
-    accept = request.accept_mimetypes
-    return bool(accept) and accept.best_match(
-        ["application/sparql-results+json", "text/html"]) == "text/html"
+        return format_named(protocol.format, [HTML]) is HTML
+    return preferred(["application/sparql-results+json", "text/html"]) == "text/html"
 
 
 def problem(text: str | None, error: IkmkgError | None) -> query_syntax.SyntaxProblem | None:

@@ -13,17 +13,17 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from backends import free_port, wait_for_server
 from bs4 import BeautifulSoup
+from conftest import PROJECT_DIR
 
 from ikmkg import query_syntax, snippets
-from ikmkg.namespaces import PREFIXES
 from ikmkg.named_queries import load_named_queries
+from ikmkg.namespaces import PREFIXES
 
-ROOT = Path(__file__).parent.parent
+ROOT = PROJECT_DIR
 NOTEBOOK = ROOT / "docs" / "competency-questions.ipynb"
 PROVINCES = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#>\n"
              "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"

@@ -338,10 +338,10 @@ def test_named_query_page_has_permalink_and_results(client):
 
 
 def test_named_queries_are_rebased(tmp_path):
-    from ikmkg.app import load_store
+    from ikmkg.publish import open_store
 
     base = "http://localhost:8123/kg/"
-    store = load_store(make_app.__globals__["Settings"](
+    store = open_store(make_app.__globals__["Settings"](
         project_dir="tests/data/sparql", base_uri=base, cache_dir=str(tmp_path)))
     try:
         client = make_app(store, project_dir="tests/data/sparql", base_uri=base).test_client()
@@ -653,8 +653,8 @@ def _hold(admission, client: str, release: threading.Event, outcome: list) -> th
 
 def test_a_few_clients_cannot_take_every_slot():
     """Issue #20 item 8: two clients took all four slots; now a newcomer finds one free."""
-    from ikmkg.errors import TooManyRequests
     from ikmkg.admission import Admission
+    from ikmkg.errors import TooManyRequests
 
     admission = Admission(4, retry_after=1, wait=0.2)
     release, outcome = threading.Event(), []

@@ -7,14 +7,14 @@ import logging
 import re
 
 import pytest
-from conftest import make_app
+from conftest import PROJECT_DIR, make_app
 
 import ikmkg
 from ikmkg.settings import SETTINGS
 from ikmkg.web import ops
 
 SETTINGS_DOC = (
-    __import__("pathlib").Path(__file__).parent.parent / "docs" / "settings.md"
+    PROJECT_DIR / "docs" / "settings.md"
 ).read_text(encoding="utf-8")
 
 

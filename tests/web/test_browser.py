@@ -15,14 +15,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 import requests
 from backends import free_port, wait_for_server
+from conftest import TESTS_DIR
 
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+AXE = TESTS_DIR / "vendor" / "axe-core-4.14.1.min.js"
 PAGES = {
     "home": "/",
     "province": "/doc/province/jawa-timur",

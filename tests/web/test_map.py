@@ -12,17 +12,15 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import TEST_DATA_DIR
+from conftest import PROJECT_DIR, TEST_DATA_DIR
 
 from ikmkg import geo
 from ikmkg.namespaces import sparql_prologue
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 TOOL = PROJECT_DIR / "tools" / "build_map_data.py"
 FIXTURE = TEST_DATA_DIR / "map" / "ne-admin1-fixture.geojson"
 
@@ -340,7 +338,7 @@ def test_map_escapes_a_hostile_province_label():
 
 # --- in a real browser -----------------------------------------------------------------------
 
-from test_browser import browser, server  # noqa: F401  (module-scoped fixtures)
+from web.test_browser import browser, server  # noqa: F401  (module-scoped fixtures)
 
 
 @pytest.mark.server
@@ -366,7 +364,7 @@ def test_every_province_shape_is_drawn_and_visible(server, browser):  # noqa: F8
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_map_and_timeline_have_no_serious_accessibility_violations(server, browser,  # noqa: F811
                                                                    path, lang):
-    from test_browser import serious_violations
+    from web.test_browser import serious_violations
 
     serious = serious_violations(browser, f"{server}{path}?lang={lang}")
     assert not serious, "\n".join(serious)
