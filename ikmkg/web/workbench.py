@@ -17,7 +17,7 @@ from ikmkg import search as search_index
 from ikmkg.errors import IkmkgError, QueryError
 from ikmkg.formats import HTML
 from ikmkg.namespaces import prefixes
-from ikmkg.web import get_store
+from ikmkg.web import external_url, get_store
 from ikmkg.web.i18n import reader_language
 from ikmkg.web.negotiation import format_named, preferred
 
@@ -75,7 +75,7 @@ def label_cells(results: dict | None, lang: str) -> None:
 
 def code(query: str, kind: str) -> list[tuple[str, str, str]]:
     """The query as code in each language: (key, label, code)."""
-    endpoint = url_for("sparql.endpoint", _external=True)
+    endpoint = external_url("sparql.endpoint")
     texts = snippets.snippets(endpoint, query, kind)
     return [(key, label, texts[key]) for key, label in snippets.LANGUAGES]
 
