@@ -8,7 +8,7 @@ deadline, at a minimum rate, under the size limit) and only then runs the app on
 threads (`THREADS`): a slow query holds one thread, not the worker, and a slow body holds none.
 
 Why Granian rather than gunicorn: it parses HTTP and moves bytes in Rust, and calls Python
-only for the app. Measured on this project's endpoint (bench/run.py, README "Speed"), each
+only for the app. Measured on this project's endpoint (bench/run.py, docs/performance.md), each
 request costs about 0.2-0.3 ms less than under gunicorn's threaded worker, which is most of
 what separates a sub-millisecond query over HTTP from the same query in-process.
 

@@ -1,8 +1,8 @@
-"""Every configurable value of ikmkg in one table, read by the CLI, the app and the README.
+"""Every configurable value of ikmkg in one table, read by the CLI, the app and the docs.
 
 Each setting has a name, a default and a help text (the Datasette habit): the CLI builds its
 options from this table, `IKMKG_<NAME>` environment variables override defaults, and a test
-checks that every setting is documented in the README.
+checks that every setting is documented in docs/settings.md.
 """
 
 from __future__ import annotations
