@@ -2,9 +2,9 @@
 
 Why: the `memory` mode forks an executor per concurrent query from a process that holds the
 store in memory, but reading oxigraph's in-memory store dirties its pages, so every busy
-executor ends up with a copy of the store (see docs/sparql-endpoint.md, "How queries run"). Here one process per
-served store (`python -m ikmkg.engine.process STORE_DIR SOCKET OWNER_PID`) loads the store
-folder's N-Quads dump once and answers each connection on a thread of its own. pyoxigraph
+executor ends up with a copy of the store (see docs/sparql-endpoint.md, "How queries run").
+Here one process per served store (`python -m ikmkg.engine.process STORE_DIR SOCKET
+OWNER_PID`) loads the store folder's N-Quads dump once and answers each connection on a thread of its own. pyoxigraph
 releases the GIL while it evaluates, so queries run in parallel on one copy of the store.
 Connections speak the executor's frame protocol (`ikmkg.engine.executor`) over a Unix socket;
 the web workers hold a few of them as their pool (`ikmkg.engine.pool.Pool`).
