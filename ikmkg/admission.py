@@ -5,6 +5,8 @@ Moved out of ikmkg.sparql unchanged. No Flask import.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import itertools
 import threading
 import time
@@ -130,3 +132,41 @@ class Overruns:
             if client not in self._times and len(self._times) >= self.max_clients:
                 self._times.pop(next(iter(self._times)))
             self._times.setdefault(client, []).append(time.monotonic())
+
+
+def client_identity(peer: str, forwarded: str | None, trusted_proxies: str) -> str:
+    """The client a request counts for: the peer, or, when the peer is a trusted proxy
+    (`trusted_proxies`, loopback by default), the last address in X-Forwarded-For that is not
+    a trusted proxy itself (each proxy appends the address it received the request from, so
+    only what trusted ones appended is believed). An IPv6 client counts as its /64, which one
+    subscriber usually holds whole; anything that is not an address stays as it is."""
+    trusted = _trusted_networks(trusted_proxies)
+    client = _address(peer)
+    if forwarded and client is not None and any(client in net for net in trusted):
+        for hop in reversed(forwarded.split(",")):
+            hop_address = _address(hop.strip())
+            if hop_address is None:
+                break  # not an address: believe nothing further left
+            client = hop_address
+            if not any(client in net for net in trusted):
+                break
+    if client is None:
+        return peer
+    if client.version == 6:
+        return str(ipaddress.IPv6Network((client, 64), strict=False))
+    return str(client)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:192.0.2.1 is 192.0.2.1
+    return mapped if mapped is not None else address
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                 for part in setting.split(",") if part.strip())

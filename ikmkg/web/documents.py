@@ -27,7 +27,13 @@ from ikmkg.namespaces import bind_prefixes
 from ikmkg.web import get_settings, get_store
 from ikmkg.web.i18n import reader_language, with_lang
 from ikmkg.web.negotiation import (  # noqa: F401 - last_modified, remember_load_time: pages.py
-    CACHE_CONTROL, choose, etag_for, finish, last_modified, not_modified, remember_load_time,
+    CACHE_CONTROL,
+    choose,
+    etag_for,
+    finish,
+    last_modified,
+    not_modified,
+    remember_load_time,
 )
 from ikmkg.web.negotiation import link_header as alternates_header
 

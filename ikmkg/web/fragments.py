@@ -14,10 +14,10 @@ from ikmkg import fragments as f
 from ikmkg.formats import HTML, QUAD_FORMATS, RDF_FORMATS
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.web import external_url, get_store, int_arg
+from ikmkg.web.admission import admitted
 from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
 from ikmkg.web.negotiation import choose, etag_for, matches
-from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("fragments", __name__)
 

@@ -26,21 +26,30 @@ from flask import Blueprint, Response, redirect, render_template, request
 from rdflib import Graph
 from rdflib.namespace import DCTERMS, RDFS
 
-from ikmkg.dataset import DATA_LICENSE
 from ikmkg import describe as d
 from ikmkg import void
+from ikmkg.dataset import DATA_LICENSE
 from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
+from ikmkg.web.admission import admitted
 from ikmkg.web.documents import (
-    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, make_href, not_found_page,
-    page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
+    BY_SUFFIX,
+    CACHE_CONTROL,
+    alternates,
+    html_page,
+    make_href,
+    not_found_page,
+    page_cache,
+    remember_load_time,
+    serve_document,
+    sparql_link,
+    split_suffix,
 )
 from ikmkg.web.i18n import reader_language, text
-from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("pages", __name__)
 

@@ -15,9 +15,9 @@ from flask import Blueprint, Response, render_template, request
 from ikmkg.errors import NotFound, QueryError
 from ikmkg.reconcile import MAX_CURSOR, Service, service_for
 from ikmkg.web import external_url, get_settings, get_store, int_arg
+from ikmkg.web.admission import admitted
 from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
-from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 

@@ -34,7 +34,12 @@ from ikmkg.settings import CANONICAL_BASE
 from ikmkg.view import LABEL_PREDICATES, Labeller, Value
 from ikmkg.web import get_settings, get_store
 from ikmkg.web.documents import (
-    BY_SUFFIX, CACHE_CONTROL, VARIANTS, choose_variant, make_href, serialize,
+    BY_SUFFIX,
+    CACHE_CONTROL,
+    VARIANTS,
+    choose_variant,
+    make_href,
+    serialize,
 )
 from ikmkg.web.i18n import reader_language
 from ikmkg.web.negotiation import link_header, matches

@@ -15,10 +15,10 @@ from flask import Blueprint, Response, render_template, request
 from ikmkg import search as s
 from ikmkg.formats import HTML, JSON
 from ikmkg.web import get_store, int_arg
+from ikmkg.web.admission import admitted
 from ikmkg.web.documents import make_href
 from ikmkg.web.i18n import reader_language
 from ikmkg.web.negotiation import choose
-from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("search", __name__)
 

@@ -7,27 +7,23 @@ data for browser clients such as YASGUI or Comunica).
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import json
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from ikmkg import sparql
 from ikmkg import named_queries as catalogue
 from ikmkg import protocol as sparql_protocol
 from ikmkg import service_description as service
-from ikmkg.admission import Admission, Overruns
-from ikmkg.cache import VersionedCache
+from ikmkg import sparql
 from ikmkg.errors import IkmkgError, NotFound, PayloadTooLarge, QueryError, QueryTimeout
 from ikmkg.formats import HTML, JSON, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.query_dataset import without_dataset_clauses
-from ikmkg.web import external_url, get_settings, get_store, ops, workbench
-from ikmkg.web.documents import approximate_size
+from ikmkg.web import admission as web_admission
+from ikmkg.web import external_url, get_settings, get_store, ops, result_cache, workbench
 from ikmkg.web.i18n import reader_language
-from ikmkg.web.negotiation import choose, etag_for, finish, matches
+from ikmkg.web.negotiation import choose, etag_for, matches
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -56,23 +52,6 @@ def _preflight() -> Response:
     return response
 
 
-def _admission() -> Admission:
-    admission = current_app.extensions.get("ikmkg_admission")
-    if admission is None:
-        settings = get_settings()
-        admission = Admission(settings.max_concurrent_queries,
-                              retry_after=max(1, round(settings.query_timeout)))
-        current_app.extensions["ikmkg_admission"] = admission
-    return admission
-
-
-def _overruns() -> Overruns:
-    overruns = current_app.extensions.get("ikmkg_overruns")
-    if overruns is None:
-        overruns = current_app.extensions["ikmkg_overruns"] = Overruns()
-    return overruns
-
-
 def _named_queries() -> dict[str, catalogue.NamedQuery]:
     queries = current_app.extensions.get("ikmkg_named_queries")
     if queries is None:
@@ -80,61 +59,6 @@ def _named_queries() -> dict[str, catalogue.NamedQuery]:
         queries = catalogue.load_named_queries(settings.queries_dir, settings.base_uri)
         current_app.extensions["ikmkg_named_queries"] = queries
     return queries
-
-
-def _client() -> str:
-    """Who sends the request, for admission (see `client_identity`)."""
-    return client_identity(request.remote_addr or "-", request.headers.get("X-Forwarded-For"),
-                           get_settings().trusted_proxies)
-
-
-def client_identity(peer: str, forwarded: str | None, trusted_proxies: str) -> str:
-    """The client a request counts for: the peer, or, when the peer is a trusted proxy
-    (`trusted_proxies`, loopback by default), the last address in X-Forwarded-For that is not
-    a trusted proxy itself (each proxy appends the address it received the request from, so
-    only what trusted ones appended is believed). An IPv6 client counts as its /64, which one
-    subscriber usually holds whole; anything that is not an address stays as it is."""
-    trusted = _trusted_networks(trusted_proxies)
-    client = _address(peer)
-    if forwarded and client is not None and any(client in net for net in trusted):
-        for hop in reversed(forwarded.split(",")):
-            hop_address = _address(hop.strip())
-            if hop_address is None:
-                break  # not an address: believe nothing further left
-            client = hop_address
-            if not any(client in net for net in trusted):
-                break
-    if client is None:
-        return peer
-    if client.version == 6:
-        return str(ipaddress.IPv6Network((client, 64), strict=False))
-    return str(client)
-
-
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:192.0.2.1 is 192.0.2.1
-    return mapped if mapped is not None else address
-
-
-@functools.lru_cache(maxsize=8)
-def _trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                 for part in setting.split(",") if part.strip())
-
-
-def admitted(view):
-    """`view`, run holding one of its client's query slots (`ikmkg.admission.Admission`):
-    every route that queries the engine goes through admission, not only /sparql (issue 20)."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        with _admission().slot(_client()):
-            return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _read_request() -> sparql_protocol.ProtocolRequest:
@@ -149,78 +73,6 @@ def _offered(kind: str, html: bool = True) -> tuple[Format, ...]:
     """What a result of `kind` can be sent as, the default first (HTML, the page, last)."""
     formats = (*RDF_FORMATS, *QUAD_FORMATS) if kind == "graph" else RESULT_FORMATS
     return (*formats, HTML) if html else formats
-
-
-# --- caching (issue #19) --------------------------------------------------------------------
-#
-# A GET answer is a pure function of the data version and the normalised request, so it gets
-# a strong ETag from them (a conditional GET naming it: 304 before anything is evaluated) and
-# `Cache-Control: public, max-age=sparql_max_age`; complete answers are also kept in a
-# per-process cache (`_results`) and served again without the engine. Capped answers get
-# neither (a capped answer is not the query's answer), nor do POST answers or errors
-# (`Cache-Control: no-store`, see `no_store_errors`).
-
-
-def _cache_control() -> str:
-    max_age = get_settings().sparql_max_age
-    return f"public, max-age={max_age}" if max_age > 0 else "no-cache"
-
-
-def _results() -> VersionedCache[tuple[bytes, int | None]]:
-    """The answers kept by this process, shared by its worker threads."""
-    cache = current_app.extensions.get("ikmkg_results")
-    if cache is None:
-        settings = get_settings()
-        cache = VersionedCache(settings.result_cache_entries, settings.result_cache_bytes,
-                               lambda key, value: len(value[0]) + approximate_size(key))
-        current_app.extensions["ikmkg_results"] = cache
-    return cache
-
-
-def _room_for_body(key: tuple) -> int:
-    """The largest body kept under `key`: an entry (its key, the query text, included) takes
-    at most a sixteenth of the cache, so one never empties it."""
-    return get_settings().result_cache_bytes // 16 - approximate_size(key)
-
-
-def _cacheable() -> bool:
-    return request.method in ("GET", "HEAD")
-
-
-def _request_key(protocol: sparql_protocol.ProtocolRequest, text: str, fmt: Format,
-                 named: catalogue.NamedQuery | None) -> tuple:
-    """What a GET answer depends on beside the data version: the query as evaluated (named
-    queries' parameters bound), the dataset (graph lists as sets), the format, the route (a
-    named query's CSV is streamed uncapped, with its file name), the cap, and for the page the
-    reader's language and the parameters it shows."""
-    key = ("sparql", text, tuple(sorted(set(protocol.default_graph_uris))),
-           tuple(sorted(set(protocol.named_graph_uris))), fmt.suffix,
-           named.name if named is not None else "", bool(protocol.format),
-           get_settings().max_results)
-    if fmt is HTML:
-        key += (*reader_language(), tuple(sorted(protocol.params.items())))
-    return key
-
-
-def _validated(response: Response, etag: str) -> Response:
-    return finish(response, etag, _cache_control(), dated=False)
-
-
-def _tee(chunks, keep, limit: int):
-    """`chunks` passed on; `keep(body)` once they all went out, if they came to `limit` bytes at
-    most (a stream cut by an error or a client that left is never kept)."""
-    parts: list[bytes] | None = []
-    size = 0
-    for chunk in chunks:
-        if parts is not None:
-            size += len(chunk)
-            if size > limit:
-                parts = None
-            else:
-                parts.append(chunk)
-        yield chunk
-    if parts is not None:
-        keep(b"".join(parts))
 
 
 @blueprint.after_request
@@ -263,7 +115,7 @@ def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
     fmt = choose((*RDF_FORMATS, HTML, *QUAD_FORMATS), format=protocol.format)
     key = ("service", fmt.suffix, *(reader_language() if fmt is HTML else ()))
     etag = etag_for(*key)
-    if _cacheable() and matches(etag):
+    if result_cache.cacheable() and matches(etag):
         response = Response(status=304)
     elif fmt is HTML:
         response = _page(None, protocol)
@@ -275,7 +127,7 @@ def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
         response.headers["Vary"] = "Accept, Accept-Language"
     else:
         response.headers["Vary"] = "Accept"
-    return _validated(response, etag) if _cacheable() else response
+    return result_cache.validated(response, etag) if result_cache.cacheable() else response
 
 
 def _run(protocol: sparql_protocol.ProtocolRequest,
@@ -292,11 +144,11 @@ def _run(protocol: sparql_protocol.ProtocolRequest,
                                  max_results=settings.max_results)
     ops.note_query(text)  # the access log's query hash (ikmkg.web.ops)
     fmt = choose(_offered(checked.kind), format=protocol.format)
-    cacheable = _cacheable()
-    key = _request_key(protocol, text, fmt, named)
+    cacheable = result_cache.cacheable()
+    key = result_cache.request_key(protocol, text, fmt, named)
     etag = etag_for(*key) if cacheable else None
     if etag is not None and matches(etag):  # the client holds this answer: nothing to run
-        response = _validated(Response(status=304), etag)
+        response = result_cache.validated(Response(status=304), etag)
         response.headers["Vary"] = "Accept, Accept-Language" if fmt is HTML else "Accept"
         return response
     if fmt is HTML:
@@ -310,7 +162,7 @@ def _run(protocol: sparql_protocol.ProtocolRequest,
     if CAPPED_HEADER in response.headers:
         response.headers["Cache-Control"] = "no-store"  # not the query's whole answer
     elif etag is not None:
-        _validated(response, etag)
+        result_cache.validated(response, etag)
     return response
 
 
@@ -321,7 +173,7 @@ def _answer(checked: sparql.CheckedQuery, text: str, protocol: sparql_protocol.P
     settings = get_settings()
     version = get_store().version
     if key is not None:
-        kept = _results().lookup(version, key)
+        kept = result_cache.results().lookup(version, key)
         if kept is not None:
             body, rows = kept
             ops.note_rows(rows)
@@ -331,16 +183,16 @@ def _answer(checked: sparql.CheckedQuery, text: str, protocol: sparql_protocol.P
     if stream:
         checked = sparql.check_query(text, allowed_graphs=set(get_store().graph_iris.values()),
                                      max_results=0)
-    with _admission().slot(_client()):
+    with web_admission.admission().slot(web_admission.client()):
         result = _query(checked, protocol, fmt.suffix, stream=stream,
                         max_bytes=settings.max_result_bytes)
     ops.note_rows(result.rows)
     if stream:
         chunks = result.chunks
         if key is not None:  # kept when sent in full (after the request's context is gone)
-            results = _results()
-            chunks = _tee(chunks, lambda body: results.put(version, key, (body, None)),
-                          _room_for_body(key))
+            results = result_cache.results()
+            chunks = result_cache.tee(chunks, lambda body: results.put(version, key, (body, None)),
+                          result_cache.room_for_body(key))
         response = Response(chunks, mimetype=fmt.media_type)
         response.call_on_close(result.close)
         return response
@@ -354,8 +206,8 @@ def _answer(checked: sparql.CheckedQuery, text: str, protocol: sparql_protocol.P
         response.headers[CAPPED_HEADER] = (f"max-bytes={settings.max_result_bytes}" if by_bytes
                                            else f"max-results={settings.max_results}")
         return response
-    if key is not None and len(body) <= _room_for_body(key):
-        _results().put(version, key, (body, result.rows))
+    if key is not None and len(body) <= result_cache.room_for_body(key):
+        result_cache.results().put(version, key, (body, result.rows))
     return Response(body, mimetype=fmt.media_type)
 
 
@@ -370,8 +222,8 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolReque
     timeout = min(protocol.timeout or settings.query_timeout, settings.query_timeout)
     timeout = max(timeout, min(settings.min_query_timeout, settings.query_timeout))
     explicit = bool(protocol.default_graph_uris or protocol.named_graph_uris)
-    client = _client()
-    _overruns().check(client)
+    client = web_admission.client()
+    web_admission.overruns().check(client)
     try:
         return get_store().query(
             checked.text, result_format=result_format, timeout=timeout,
@@ -382,7 +234,7 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolReque
                                           else max_results),
             stream=stream, max_bytes=max_bytes)
     except QueryTimeout:
-        _overruns().charge(client)
+        web_admission.overruns().charge(client)
         raise
 
 
@@ -433,7 +285,7 @@ def _results_table(checked: sparql.CheckedQuery,
                    named: catalogue.NamedQuery | None) -> dict:
     cap = min(get_settings().max_results, HTML_ROWS)
     max_bytes = min(get_settings().max_result_bytes or HTML_BYTES, HTML_BYTES)
-    with _admission().slot(_client()):
+    with web_admission.admission().slot(web_admission.client()):
         fmt = "nt" if checked.kind == "graph" else "srj"
         result = _query(checked, protocol, fmt, max_results=cap, max_bytes=max_bytes)
         body = result.read()

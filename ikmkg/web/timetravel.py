@@ -20,7 +20,13 @@ from ikmkg.kg import dataset_iri
 from ikmkg.view import resource_view
 from ikmkg.web import get_settings
 from ikmkg.web.documents import (
-    VARIANTS, PageCache, choose_variant, make_href, not_found, serialize, split_suffix,
+    VARIANTS,
+    PageCache,
+    choose_variant,
+    make_href,
+    not_found,
+    serialize,
+    split_suffix,
 )
 from ikmkg.web.i18n import reader_language
 from ikmkg.web.negotiation import link_header, matches

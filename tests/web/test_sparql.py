@@ -718,7 +718,7 @@ def test_a_freed_slot_goes_to_the_waiting_client_with_fewest_in_flight():
     ("::ffff:192.0.2.4", None, "::1", "192.0.2.4"),
 ])
 def test_client_identity(peer, forwarded, trusted, client):
-    from ikmkg.web.sparql import client_identity
+    from ikmkg.admission import client_identity
 
     assert client_identity(peer, forwarded, trusted) == client
 
