@@ -32,7 +32,7 @@ from ikmkg import void
 from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import sparql_prologue
-from ikmkg.ontology_docs import ontology_doc
+from ikmkg.ontology_docs import CARD_CONSTRAINTS, anchor_of, ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.documents import (
@@ -209,15 +209,25 @@ def _vocabulary_document(name: str, suffix: str | None, doc_path: str | None = N
         exists=exists or (lambda: bool(store.ask(
             f"ASK {{ GRAPH <{store.base_uri}graph/{name}> {{ ?s ?p ?o }} }}"))),
         rdf=_named_graph_loader(name),
-        html=lambda lang, explicit: _ontology_page(lang, explicit, doc_path),
+        html=lambda lang, explicit: _ontology_page(lang, explicit, doc_path, part=name),
     )
 
 
-def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology") -> str:
+def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology",
+                   part: str = "ontology") -> str:
+    """The classes and properties (`part` "ontology") or the SHACL shapes ("shapes") on a page
+    of their own, each term a card at its anchor; a link to a term of the same page is its
+    anchor alone."""
     store = get_store()
-    doc = ontology_doc(store, lang=lang, href=make_href(explicit))
+    elsewhere = make_href(explicit)
+    here = f"{store.base_uri}{part}#"
+
+    def href(iri: str) -> str | None:
+        return "#" + anchor_of(iri) if iri.startswith(here) else elsewhere(iri)
+
+    doc = ontology_doc(store, lang=lang, href=href)
     return render_template("ontology.html", doc=doc, alternates=alternates(doc_path, explicit),
-                           sparql_link=sparql_link)
+                           sparql_link=sparql_link, card_constraints=CARD_CONSTRAINTS, part=part)
 
 
 @blueprint.get("/graph/<name>")
