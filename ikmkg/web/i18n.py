@@ -106,6 +106,9 @@ UI: dict[str, dict[str, str]] = {
                           "id": "Kategori produk apa yang menjadi fokus setiap keterlibatan?"},
     "question_sources": {"en": "Which sentence of the article is each fact taken from?",
                          "id": "Dari kalimat artikel mana setiap fakta diambil?"},
+    "more_questions": {"en": "More questions, ready to run", "id": "Pertanyaan lain, siap dijalankan"},
+    "write_own_query": {"en": "Or write your own query", "id": "Atau tulis kueri Anda sendiri"},
+    "data_and_licence": {"en": "Data, licence", "id": "Data, lisensi"},
     # shared by several templates: the page frame, release notes on resource pages, fragments
     "shown_as_in_release": {
         "en": "This resource is shown as it was in release",
@@ -277,6 +280,7 @@ UI: dict[str, dict[str, str]] = {
     # search page
     "search": {"en": "Search", "id": "Cari"},
     "search_label": {"en": "Search the graph", "id": "Cari dalam graf"},
+    "search_placeholder": {"en": "Search: kopi, Sulsel, …", "id": "Cari: kopi, Sulsel, …"},
     "results_for": {"en": "results for", "id": "hasil untuk"},
     "no_results": {"en": "Nothing matches", "id": "Tidak ada yang cocok dengan"},
     "by_type": {"en": "By type", "id": "Menurut jenis"},

@@ -28,9 +28,9 @@ from rdflib.namespace import DCTERMS, RDFS
 
 from ikmkg.dataset import DATA_LICENSE
 from ikmkg import describe as d
-from ikmkg import void
+from ikmkg import geo, void
 from ikmkg.kg import dataset_iri
-from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
+from ikmkg.lists import ListItem, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import sparql_prologue
 from ikmkg.ontology_docs import CARD_CONSTRAINTS, anchor_of, ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
@@ -272,7 +272,8 @@ def _named_queries() -> list[NamedQuery]:
 
 @blueprint.get("/")
 def home() -> Response:
-    """What the dataset is, counts per class and type, phases, example questions, dumps."""
+    """What a visitor came for first (search, example questions, the map), then the phases, one
+    browse list by type, dumps, licence and citation."""
     return html_page(("home",), _home_page)
 
 
@@ -281,10 +282,7 @@ def _home_page() -> str:
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
     ontology = page_cache.get(("ontology-graph", store.version), _ontology_graph)
-    counts = class_counts(store)
     labeller = Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
-    classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
-                     key=lambda item: (-item[1], item[0].text.lower()))
     dataset_node = dataset_iri(store.base_uri)
     # The stored description only: the VoID part needs the dumps built (the dataset page's job).
     about = d.describe(store, str(dataset_node))
@@ -298,9 +296,12 @@ def _home_page() -> str:
         "home.html",
         title=str(title) if title is not None else None,
         description=str(description) if description is not None else None,
-        classes=classes,
-        types=[(segment, count, [labeller.value(c) for c in classes])
-               for segment, (count, classes) in _type_counts().items()],
+        # one browse list: a type's classes by label, its count (issue #17 item 12)
+        types=sorted(((segment, count, [labeller.value(c) for c in classes])
+                      for segment, (count, classes) in _type_counts().items()),
+                     key=lambda row: (row[2][0].text if row[2] else row[0]).lower()),
+        map=geo.phase_map(store, lang=lang, href=href, title=text("map_title", lang),
+                          neutral_label=text("no_engagement", lang)),
         phases=phases(store, lambda g: Labeller(g, lang, store.base_uri, href,
                                                 extra=ontology)),
         questions=[(text(key, lang), sparql_link(prologue + query))
