@@ -3,7 +3,9 @@ questions, the map), then the browse list; one list of types, not two near-dupli
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -18,7 +20,12 @@ def test_home_leads_with_search_questions_and_map(client, lang):
     browse = main.find('id="browse-title"')
     assert -1 not in (search, questions, province_map, browse)
     assert max(search, questions, province_map) < browse
-    assert main.count("/sparql?query=") >= 3  # the example questions run as queries
+    questions = re.findall(r'href="(/sparql\?query=[^"]+)"', main)
+    assert len(questions) >= 3  # the example questions run as queries
+    for href in questions:  # in the reader's language, with the prefixes they use only
+        query = parse_qs(urlsplit(html.unescape(href)).query)
+        assert query["lang"] == [lang]
+        assert query["query"][0].count("PREFIX") <= 4
 
 
 def test_home_lists_each_type_once(client):

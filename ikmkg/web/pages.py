@@ -31,7 +31,7 @@ from ikmkg import describe as d
 from ikmkg import geo, void
 from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, list_related, list_resources, phases, type_counts
-from ikmkg.namespaces import sparql_prologue
+from ikmkg.namespaces import prefixes
 from ikmkg.ontology_docs import CARD_CONSTRAINTS, anchor_of, ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
@@ -39,7 +39,7 @@ from ikmkg.web.documents import (
     BY_SUFFIX, CACHE_CONTROL, alternates, html_page, make_href, not_found_page,
     page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
 )
-from ikmkg.web.i18n import reader_language, text
+from ikmkg.web.i18n import reader_language, text, with_lang
 from ikmkg.web.sparql import admitted
 
 blueprint = Blueprint("pages", __name__)
@@ -291,7 +291,7 @@ def _home_page() -> str:
     licenses = licenses or [labeller.value(DATA_LICENSE)]
     title = about_labeller.best_literal(dataset_node, (DCTERMS.title, RDFS.label))
     description = about_labeller.best_literal(dataset_node, (DCTERMS.description, RDFS.comment))
-    prologue = sparql_prologue(store.base_uri)
+    prologue = prefixes(store.base_uri)
     return render_template(
         "home.html",
         title=str(title) if title is not None else None,
@@ -304,7 +304,11 @@ def _home_page() -> str:
                           neutral_label=text("no_engagement", lang)),
         phases=phases(store, lambda g: Labeller(g, lang, store.base_uri, href,
                                                 extra=ontology)),
-        questions=[(text(key, lang), sparql_link(prologue + query))
+        # each declaring the prefixes it uses; the query page in the reader's language
+        questions=[(text(key, lang), with_lang(sparql_link(
+                        "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prologue.items()
+                                if re.search(rf"\b{p}:", query)) + query),
+                        lang if explicit else None))
                    for key, query in EXAMPLE_QUERIES],
         named_queries=_named_queries(),
         licenses=licenses,
