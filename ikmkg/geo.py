@@ -293,10 +293,19 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if value != int(value) else str(int(value))
 
 
+#: The result map's title in English (ikmkg.web.maps passes the reader's language).
+RESULT_MAP_WORDING = {"title": "{column} on the map ({what})", "sum": "sum of {column}",
+                      "rows": "rows"}
+
+
 def results_map(store: Store, columns: list[str], rows: list[list], *, lang: str,
                 href: Callable[[str], str | None], neutral_label: str,
-                base: BaseMap | None = None) -> MapView | None:
+                base: BaseMap | None = None,
+                wording: dict[str, str] | None = None) -> MapView | None:
     """Query results on the province map, or None when no column holds provinces.
+
+    `wording` words the title in the reader's language: "title" ({column}, {what}), "sum"
+    ({column}) and "rows" (English by default).
 
     The first column whose IRIs are all provinces of the graph (with at least one shape) picks
     the provinces; with a numeric column its values are summed per province, else the rows are
@@ -324,8 +333,10 @@ def results_map(store: Store, columns: list[str], rows: list[list], *, lang: str
         if amount is None:
             continue
         totals[cell["value"]] = totals.get(cell["value"], 0.0) + amount
-    what = f"sum of ?{columns[value_column]}" if value_column is not None else "rows"
-    title = f"?{columns[province_column]} on the map ({what})"
+    wording = {**RESULT_MAP_WORDING, **(wording or {})}
+    what = (wording["sum"].format(column=f"?{columns[value_column]}")
+            if value_column is not None else wording["rows"])
+    title = wording["title"].format(column=f"?{columns[province_column]}", what=what)
     labeller = _labeller(store, by_iri, lang, href)
     bins = _bins(list(totals.values()))
 

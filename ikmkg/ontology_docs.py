@@ -1,12 +1,18 @@
 """Documentation of the ontology joined to the data: every class, property and SHACL shape with
 its labels, hierarchy, constraints, how often the published graph uses it, examples, and a
 ready-made query. The view model of the /ontology page.
+
+The page is one document (the terms are hash IRIs of `{base}ontology`), so it is kept compact:
+a term's card names the shapes that constrain it and links to them instead of repeating them,
+SPARQL (a SHACL-SPARQL constraint, a term's ready-made query) is code, not prose, and a query
+declares only the prefixes it uses.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 from collections.abc import Callable
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -16,7 +22,7 @@ from rdflib.term import Node
 from ikmkg.describe import labels_of, named_graph
 from ikmkg.kg import graph_iri
 from ikmkg.lists import class_counts, property_counts
-from ikmkg.namespaces import sparql_prologue
+from ikmkg.namespaces import prefixes
 from ikmkg.store import Store
 from ikmkg.view import Labeller, PropertyRow, Value, value_key
 
@@ -24,6 +30,7 @@ from ikmkg.view import Labeller, PropertyRow, Value, value_key
 class Constraint:
     name: str
     values: list[Value]
+    code: str | None = None  # a SHACL-SPARQL constraint's query, shown as a code block
 
 
 @dataclasses.dataclass
@@ -65,8 +72,15 @@ class OntologyDoc:
     classes: list[TermDoc]
     properties: list[TermDoc]
     shapes: list[ShapeDoc]
+    shapes_iri: str = ""
+    shapes_title: str | None = None
+    shapes_description: str | None = None
 
 
+#: What a term's card repeats of the constraints on it (the shapes section shows them all).
+CARD_CONSTRAINTS = ("class", "datatype", "node kind", "one of", "pattern", "min", "max")
+
+#: SHACL parameters by the name the page shows (in the reader's language as UI["shacl_" + name]).
 _SHAPE_KEYS = {
     SH.minCount: "min", SH.maxCount: "max", SH.datatype: "datatype", SH["class"]: "class",
     SH.nodeKind: "node kind", SH["in"]: "one of", SH.pattern: "pattern", SH.node: "node",
@@ -102,10 +116,25 @@ def _constraint_values(graph: Graph, obj: Node, labeller: Labeller) -> list[Valu
     return [labeller.value(obj)]
 
 
+def _sparql_constraints(shapes: Graph, shape: Node, labeller: Labeller) -> list[Constraint]:
+    """Each sh:sparql of `shape`: its message as the value, its SELECT as code."""
+    found = []
+    for node in shapes.objects(shape, SH.sparql):
+        select = shapes.value(node, SH.select)
+        messages = [labeller.value(m) for m in shapes.objects(node, SH.message)]
+        code = textwrap.dedent(str(select)).strip() if select is not None else None
+        found.append(Constraint(_SHAPE_KEYS[SH.sparql], messages, code))
+    return found
+
+
 def _shape_doc(shapes: Graph, shape: Node, labeller: Labeller) -> ShapeDoc:
     constraints = []
     for p in sorted(set(shapes.predicates(shape)), key=str):
-        if p in _SHAPE_KEYS:
+        if p == SH.sparql:
+            constraints += _sparql_constraints(shapes, shape, labeller)
+        elif p == SH.severity and set(shapes.objects(shape, p)) == {SH.Violation}:
+            continue  # SHACL's default severity: saying it on every shape is noise
+        elif p in _SHAPE_KEYS:
             values = [v for o in shapes.objects(shape, p)
                       for v in _constraint_values(shapes, o, labeller)]
             constraints.append(Constraint(_SHAPE_KEYS[p], values))
@@ -131,10 +160,12 @@ def _examples(store: Store, term: URIRef, is_class: bool, limit: int = 3) -> lis
 
 
 def term_query(base_uri: str, term: str, is_class: bool, lang: str) -> str:
-    """A ready-made SPARQL query listing the instances of a class or the uses of a property."""
+    """A ready-made SPARQL query listing the instances of a class or the uses of a property
+    (declaring only the prefix it uses: one link per term, on a page of some 170 terms)."""
     pattern = (f"?item a <{term}> ." if is_class else f"?item <{term}> ?value .")
     select = "?item ?label" if is_class else "?item ?label ?value"
-    return (sparql_prologue(base_uri) + f"SELECT {select} WHERE {{\n  {pattern}\n"
+    return (f"PREFIX rdfs: <{prefixes(base_uri)['rdfs']}>\n"
+            f"SELECT {select} WHERE {{\n  {pattern}\n"
             f'  OPTIONAL {{ ?item rdfs:label ?label FILTER(langMatches(lang(?label), "{lang}")) }}\n'
             "}\nORDER BY ?item\nLIMIT 100\n")
 
@@ -216,6 +247,9 @@ def ontology_doc(store: Store, *, lang: str, href: Callable[[str], str | None]) 
         values = sorted((labeller.value(o) for o in ontology.objects(ontology_iri, p)),
                         key=value_key)
         metadata.append(PropertyRow(labeller.value(p), values))
+    shapes_iri = URIRef(f"{base}shapes")
+    shapes_title = labeller.best_literal(shapes_iri, (DCTERMS.title, RDFS.label))
+    shapes_description = labeller.best_literal(shapes_iri, (DCTERMS.description, RDFS.comment))
     return OntologyDoc(
         iri=str(ontology_iri),
         title=str(title) if title is not None else "ikm ontology",
@@ -224,5 +258,8 @@ def ontology_doc(store: Store, *, lang: str, href: Callable[[str], str | None]) 
         classes=[term_doc(t, True) for t in ordered(class_terms)],
         properties=[term_doc(t, False) for t in ordered(prop_terms)],
         shapes=shape_docs,
+        shapes_iri=str(shapes_iri),
+        shapes_title=str(shapes_title) if shapes_title is not None else None,
+        shapes_description=str(shapes_description) if shapes_description is not None else None,
     )
 

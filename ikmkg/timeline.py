@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
+import textwrap
 from collections.abc import Callable
 
 from rdflib import Literal
@@ -35,14 +36,20 @@ from ikmkg.view import Labeller, Value
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DATE_TYPES = ("date", "dateTime", "gYear", "gYearMonth")
 
-#: Layout of the SVG (viewBox units).
+#: Layout of the SVG (viewBox units; the page shows it at least 1,000 CSS pixels wide, scrolling
+#: sideways on a narrow screen, so that a unit is about a pixel and the text stays readable).
 WIDTH = 1000
 LABEL_WIDTH = 330
 PLOT_LEFT = LABEL_WIDTH + 20
-PLOT_RIGHT = WIDTH - 20
+PLOT_RIGHT = WIDTH - 24  # room for the last tick's year, centred on it
 ROW = 26
+LINE = 16  # a further line of a wrapped label
 AXIS = 30
-NOTE_WIDTH = 230  # room kept for the note beside a mark before it goes to the mark's left
+#: Widths of text estimated from its length: generous averages of system-ui at 13 px (labels)
+#: and 11.5 px (notes), so that estimated text is never narrower than drawn text.
+LABEL_CHAR = 7.6
+NOTE_CHAR = 7.0
+LABEL_CHARS = int((LABEL_WIDTH - 8) / LABEL_CHAR)  # per line of a label
 
 PERIODS_QUERY = """SELECT ?thing ?property ?period ?begin ?end WHERE {
   GRAPH <%(data)s> { ?thing ?property ?period .
@@ -107,8 +114,14 @@ class Item:
     x: float = 0.0
     width: float = 0.0
     y: float = 0.0
+    height: float = ROW
+    lines: list[str] = dataclasses.field(default_factory=list)  # the label, wrapped
     note_x: float = 0.0  # where "property: value" is written beside the mark
     note_anchor: str = "start"
+
+    @property
+    def note(self) -> str:
+        return f"{self.property.text}: {self.stated}"
 
     @property
     def title(self) -> str:
@@ -116,16 +129,20 @@ class Item:
 
 
 @dataclasses.dataclass
-class Section:
-    key: str  # "article" or "reference"
-    items: list[Item]
-    height: float = 0.0
-
-
-@dataclasses.dataclass
 class Tick:
     year: int
     x: float
+
+
+@dataclasses.dataclass
+class Section:
+    """One group of items on its own axis, fitted to the years its items span."""
+    key: str  # "article" or "reference"
+    items: list[Item]
+    height: float = 0.0
+    first_year: int = 0
+    last_year: int = 0
+    ticks: list[Tick] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -173,26 +190,49 @@ def timeline(store: Store, *, lang: str, href: Callable[[str], str | None]) -> T
     for item in items:
         sections[0 if item.subject.iri in from_article else 1].items.append(item)
     sections = [s for s in sections if s.items]
+    for section in sections:
+        _lay_out(section)
     if items:
-        first = math.floor(min(i.start for i in items))
-        last = math.ceil(max(i.end for i in items))
+        first = min(s.first_year for s in sections)
+        last = max(s.last_year for s in sections)
     else:
         first = last = dt.date.today().year
-    last = max(last, first + 1)
+    return Timeline(sections, _ticks(first, max(last, first + 1)),
+                    sorted((labeller.value(p) for p in undated), key=lambda v: v.text),
+                    first, max(last, first + 1))
+
+
+def _ticks(first: int, last: int) -> list[Tick]:
+    """A tick per year, or per 2, 5, 10... years: at most 16 on an axis from `first` to `last`."""
     scale = (PLOT_RIGHT - PLOT_LEFT) / (last - first)
-    for section in sections:
-        section.items.sort(key=lambda i: (i.start, i.end, i.subject.text, i.property.text))
-        for n, item in enumerate(section.items):
-            item.x = round(PLOT_LEFT + (item.start - first) * scale, 2)
-            item.width = round(max((item.end - item.start) * scale, 4.0), 2)
-            item.y = AXIS + n * ROW
-            if item.x + item.width + NOTE_WIDTH <= PLOT_RIGHT:
-                item.note_x, item.note_anchor = round(item.x + item.width + 6, 2), "start"
-            else:
-                item.note_x, item.note_anchor = round(item.x - 6, 2), "end"
-        section.height = AXIS + len(section.items) * ROW + 6
-    step = next(s for s in (1, 2, 5, 10, 20, 50) if (last - first) / s <= 16)
-    ticks = [Tick(year, round(PLOT_LEFT + (year - first) * scale, 2))
-             for year in range(first, last + 1) if (year - first) % step == 0]
-    return Timeline(sections, ticks, sorted((labeller.value(p) for p in undated),
-                                            key=lambda v: v.text), first, last)
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100) if (last - first) / s <= 16)
+    return [Tick(year, round(PLOT_LEFT + (year - first) * scale, 2))
+            for year in range(first, last + 1) if (year - first) % step == 0]
+
+
+def _lay_out(section: Section) -> None:
+    """Fit the section's axis to its items (whole years around them) and place each item: its
+    label wrapped in the label column (never cut), its mark, and its note on whichever side of
+    the mark has room, within the plot."""
+    first = math.floor(min(i.start for i in section.items))
+    last = max(math.ceil(max(i.end for i in section.items)), first + 1)
+    scale = (PLOT_RIGHT - PLOT_LEFT) / (last - first)
+    section.items.sort(key=lambda i: (i.start, i.end, i.subject.text, i.property.text))
+    y = float(AXIS)
+    for item in section.items:
+        item.lines = textwrap.wrap(item.subject.text, LABEL_CHARS) or [""]
+        item.height = ROW + LINE * (len(item.lines) - 1)
+        item.y = y
+        y += item.height
+        item.x = round(PLOT_LEFT + (item.start - first) * scale, 2)
+        item.width = round(max((item.end - item.start) * scale, 4.0), 2)
+        note = len(item.note) * NOTE_CHAR
+        right_room = PLOT_RIGHT - (item.x + item.width + 6)
+        left_room = item.x - 6 - PLOT_LEFT
+        if note <= right_room or right_room >= left_room:
+            item.note_x, item.note_anchor = round(item.x + item.width + 6, 2), "start"
+        else:
+            item.note_x, item.note_anchor = round(item.x - 6, 2), "end"
+    section.height = y + 6
+    section.first_year, section.last_year = first, last
+    section.ticks = _ticks(first, last)

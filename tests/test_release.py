@@ -474,7 +474,7 @@ def test_one_citation_of_the_dataset_everywhere(client, bundle):
     expected = _cite(client, "text").strip()
     for path in ("/", "/dumps/", "/doc/dataset/ikmkg", f"/releases/{V2}"):
         page = client.get(path).get_data(as_text=True)
-        found = re.findall(r'<p class="citation">(.*?)</p>', page, re.S)
+        found = re.findall(r'<p class="citation"[^>]*>(.*?)</p>', page, re.S)
         assert [html_module.unescape(text) for text in found] == [expected], path
     served = json.loads(_cite(client, "csl-json"))
     bundled = json.loads(bundle.read("citation.json"))

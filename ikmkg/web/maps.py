@@ -71,7 +71,9 @@ def result_figures(results: dict | None) -> dict:
     if chart is not None:
         figures["chart"] = chart
     view = geo.results_map(store, columns, rows, lang=lang, href=href,
-                           neutral_label=text("not_in_result", lang))
+                           neutral_label=text("not_in_result", lang),
+                           wording={key: text(f"result_map_{key}", lang)
+                                    for key in ("title", "sum", "rows")})
     if view is not None:
         figures["map"] = view
     return figures

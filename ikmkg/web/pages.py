@@ -27,12 +27,12 @@ from rdflib import Graph
 from rdflib.namespace import DCTERMS, RDFS
 
 from ikmkg import describe as d
-from ikmkg import void
+from ikmkg import geo, void
 from ikmkg.dataset import DATA_LICENSE
 from ikmkg.kg import dataset_iri
-from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
-from ikmkg.namespaces import sparql_prologue
-from ikmkg.ontology_docs import ontology_doc
+from ikmkg.lists import ListItem, list_related, list_resources, phases, type_counts
+from ikmkg.namespaces import prefixes
+from ikmkg.ontology_docs import CARD_CONSTRAINTS, anchor_of, ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.admission import admitted
@@ -49,7 +49,7 @@ from ikmkg.web.documents import (
     sparql_link,
     split_suffix,
 )
-from ikmkg.web.i18n import reader_language, text
+from ikmkg.web.i18n import reader_language, text, with_lang
 
 blueprint = Blueprint("pages", __name__)
 
@@ -218,15 +218,25 @@ def _vocabulary_document(name: str, suffix: str | None, doc_path: str | None = N
         exists=exists or (lambda: bool(store.ask(
             f"ASK {{ GRAPH <{store.base_uri}graph/{name}> {{ ?s ?p ?o }} }}"))),
         rdf=_named_graph_loader(name),
-        html=lambda lang, explicit: _ontology_page(lang, explicit, doc_path),
+        html=lambda lang, explicit: _ontology_page(lang, explicit, doc_path, part=name),
     )
 
 
-def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology") -> str:
+def _ontology_page(lang: str, explicit: str | None, doc_path: str = "/ontology",
+                   part: str = "ontology") -> str:
+    """The classes and properties (`part` "ontology") or the SHACL shapes ("shapes") on a page
+    of their own, each term a card at its anchor; a link to a term of the same page is its
+    anchor alone."""
     store = get_store()
-    doc = ontology_doc(store, lang=lang, href=make_href(explicit))
+    elsewhere = make_href(explicit)
+    here = f"{store.base_uri}{part}#"
+
+    def href(iri: str) -> str | None:
+        return "#" + anchor_of(iri) if iri.startswith(here) else elsewhere(iri)
+
+    doc = ontology_doc(store, lang=lang, href=href)
     return render_template("ontology.html", doc=doc, alternates=alternates(doc_path, explicit),
-                           sparql_link=sparql_link)
+                           sparql_link=sparql_link, card_constraints=CARD_CONSTRAINTS, part=part)
 
 
 @blueprint.get("/graph/<name>")
@@ -271,7 +281,8 @@ def _named_queries() -> list[NamedQuery]:
 
 @blueprint.get("/")
 def home() -> Response:
-    """What the dataset is, counts per class and type, phases, example questions, dumps."""
+    """What a visitor came for first (search, example questions, the map), then the phases, one
+    browse list by type, dumps, licence and citation."""
     return html_page(("home",), _home_page)
 
 
@@ -280,10 +291,7 @@ def _home_page() -> str:
     lang, explicit = reader_language()
     href = make_href(lang if explicit else None)
     ontology = page_cache.get(("ontology-graph", store.version), _ontology_graph)
-    counts = class_counts(store)
     labeller = Labeller(Graph(), lang, store.base_uri, href, extra=ontology)
-    classes = sorted(((labeller.value(c), n) for c, n in counts.items()),
-                     key=lambda item: (-item[1], item[0].text.lower()))
     dataset_node = dataset_iri(store.base_uri)
     # The stored description only: the VoID part needs the dumps built (the dataset page's job).
     about = d.describe(store, str(dataset_node))
@@ -292,17 +300,24 @@ def _home_page() -> str:
     licenses = licenses or [labeller.value(DATA_LICENSE)]
     title = about_labeller.best_literal(dataset_node, (DCTERMS.title, RDFS.label))
     description = about_labeller.best_literal(dataset_node, (DCTERMS.description, RDFS.comment))
-    prologue = sparql_prologue(store.base_uri)
+    prologue = prefixes(store.base_uri)
     return render_template(
         "home.html",
         title=str(title) if title is not None else None,
         description=str(description) if description is not None else None,
-        classes=classes,
-        types=[(segment, count, [labeller.value(c) for c in classes])
-               for segment, (count, classes) in _type_counts().items()],
+        # one browse list: a type's classes by label, its count (issue #17 item 12)
+        types=sorted(((segment, count, [labeller.value(c) for c in classes])
+                      for segment, (count, classes) in _type_counts().items()),
+                     key=lambda row: (row[2][0].text if row[2] else row[0]).lower()),
+        map=geo.phase_map(store, lang=lang, href=href, title=text("map_title", lang),
+                          neutral_label=text("no_engagement", lang)),
         phases=phases(store, lambda g: Labeller(g, lang, store.base_uri, href,
                                                 extra=ontology)),
-        questions=[(text(key, lang), sparql_link(prologue + query))
+        # each declaring the prefixes it uses; the query page in the reader's language
+        questions=[(text(key, lang), with_lang(sparql_link(
+                        "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prologue.items()
+                                if re.search(rf"\b{p}:", query)) + query),
+                        lang if explicit else None))
                    for key, query in EXAMPLE_QUERIES],
         named_queries=_named_queries(),
         licenses=licenses,

@@ -146,6 +146,74 @@ def test_dumps_page_reads_on_a_phone(server, browser, lang):
                 == size.get_attribute("value")
 
 
+#: Every text of the timeline's SVGs: its box in the SVG's units, and the SVG's view box.
+_TIMELINE_TEXTS = """
+return Array.from(document.querySelectorAll('svg.timeline'), svg => ({
+  section: svg.closest('section').getAttribute('aria-labelledby'),
+  view: [svg.viewBox.baseVal.width, svg.viewBox.baseVal.height],
+  starts: Array.from(svg.querySelectorAll('a.item'), a => +a.dataset.start),
+  ends: Array.from(svg.querySelectorAll('a.item'), a => +a.dataset.end),
+  years: Array.from(svg.querySelectorAll('text.tick'), t => +t.textContent),
+  texts: Array.from(svg.querySelectorAll('text'), t => {
+    const b = t.getBBox();
+    return {text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height};
+  }),
+}));
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_timeline_fits_its_events_with_every_label_whole(server, browser, lang):
+    """Issue #17 item 13: each axis spans the years of its own events (the article's did
+    1999-2027); every text lies inside its SVG and no two texts overlap."""
+    browser.get(f"{server}/timeline?lang={lang}")
+    svgs = browser.execute_script(_TIMELINE_TEXTS)
+    assert {s["section"] for s in svgs} == {"section-article", "section-reference"}
+    for svg in svgs:
+        width, height = svg["view"]
+        first, last = min(svg["starts"]), max(svg["ends"])
+        assert svg["years"][0] >= int(first) and svg["years"][-1] <= int(last) + 1, svg["years"]
+        boxes = svg["texts"]
+        assert len(boxes) > len(svg["starts"])
+        for b in boxes:
+            assert b["w"] > 0 and b["x"] >= 0 and b["y"] >= 0, b
+            assert b["x"] + b["w"] <= width and b["y"] + b["h"] <= height, (b, width, height)
+        for n, a in enumerate(boxes):
+            for b in boxes[n + 1:]:
+                apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
+                         or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
+                assert apart, f"{a['text']!r} overlaps {b['text']!r}"
+    article = next(s for s in svgs if s["section"] == "section-article")
+    assert article["years"][0] >= 2013, "the programme's axis starts before its first event"
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_home_shows_search_questions_and_map_on_its_first_screen(server, browser, lang):
+    """Issue #17 item 12: at 1280 x 900 the search box, the example questions and the map are in
+    view before any scrolling; the browse list comes after them."""
+    browser.get(f"{server}/?lang={lang}")
+    height = browser.execute_script("return window.innerHeight")
+    top = "return arguments[0].getBoundingClientRect().top"
+    for selector in ("main form[role=search] input[type=search]", ".question-list a",
+                     "main svg.province-map"):
+        element = browser.find_element(_by().CSS_SELECTOR, selector)
+        assert browser.execute_script(top, element) < height, selector
+    browse = browser.find_element(_by().ID, "browse-title")
+    questions = browser.find_element(_by().ID, "questions-title")
+    assert browser.execute_script(top, browse) > browser.execute_script(top, questions)
+
+
+def test_ontology_page_is_compact(server, browser):
+    """Issue #17 item 11: the page was some 63,000 pixels high; a card per term, the shapes on
+    their own page, keep it within 25,000 at 1280 px."""
+    browser.get(f"{server}/ontology#Province")
+    assert browser.find_element(_by().ID, "Province").is_displayed()
+    assert browser.execute_script("return document.documentElement.scrollHeight") < 25_000
+    sparql = browser.find_elements(_by().CSS_SELECTOR, "pre.sparql code")
+    browser.get(f"{server}/shapes")
+    assert not sparql and browser.find_elements(_by().CSS_SELECTOR, "pre.sparql code")
+
+
 def _status(session, url: str) -> int:
     """GET `url` as a polite client: a 429 (this test's own parallel query links sharing one
     client's query slots) is retried after its Retry-After, a few times, before it counts."""

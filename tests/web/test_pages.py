@@ -355,7 +355,8 @@ def test_ontology_page_documents_every_term(web, fixture_store):
         assert term.split("#")[-1] in page.ids, term
     text = response.get_data(as_text=True)
     assert "Provinsi" in text and "Province" in text
-    assert "ProvinceShape" in page.ids and "EngagementShape" in page.ids
+    shapes = links_of(web.get("/shapes"))  # the shapes have their page (issue #17 item 11)
+    assert "ProvinceShape" in shapes.ids and "EngagementShape" in shapes.ids
     indonesian = web.get("/ontology?lang=id").get_data(as_text=True)
     assert "Wilayah tingkat pertama." in indonesian and "Kelas" in indonesian
 
