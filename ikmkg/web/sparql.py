@@ -56,13 +56,13 @@ def _preflight() -> Response:
 
 
 def _admission() -> admission.Admission:
-    admission = current_app.extensions.get("ikmkg_admission")
-    if admission is None:
+    gate = current_app.extensions.get("ikmkg_admission")
+    if gate is None:
         settings = get_settings()
-        admission = admission.Admission(settings.max_concurrent_queries,
-                                     retry_after=max(1, round(settings.query_timeout)))
-        current_app.extensions["ikmkg_admission"] = admission
-    return admission
+        gate = admission.Admission(settings.max_concurrent_queries,
+                                   retry_after=max(1, round(settings.query_timeout)))
+        current_app.extensions["ikmkg_admission"] = gate
+    return gate
 
 
 def _overruns() -> admission.Overruns:
