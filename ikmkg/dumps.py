@@ -38,14 +38,16 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from ikmkg.errors import DataError
+from ikmkg.formats import keep_carriage_returns
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
 from ikmkg.namespaces import prefixes
 from ikmkg.settings import Settings
 from ikmkg.store import Store
 from ikmkg.terms import to_oxigraph
 
-#: Bump when the set of files or their layout changes: part of the cache key of built dumps.
-LAYOUT_VERSION = "1"
+#: Bump when the set of files, their layout or their bytes for one graph change (2: RDF/XML
+#: writes CR as &#13;): part of the cache key of built dumps.
+LAYOUT_VERSION = "2"
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -255,6 +257,8 @@ def serialize(statements: Sequence[ox.Triple] | Sequence[ox.Quad], rdf_format: o
     body = ox.serialize(statements, format=rdf_format, prefixes=prefix_map)
     if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):
         return _with_sorted_prefixes(body, prefix_map)
+    if rdf_format == ox.RdfFormat.RDF_XML:
+        return keep_carriage_returns(body)
     return body
 
 

@@ -29,6 +29,7 @@ from ikmkg.errors import QueryError
 from ikmkg.executor import RequestError, capped_tsv, fit_solutions, fit_triples
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
+from ikmkg.formats import keep_carriage_returns
 from ikmkg.namespaces import prefixes
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -212,7 +213,8 @@ def serialise_graph(body: bytes, result_format: str, max_results: int, base_uri:
     if result_format == "nt" and not capped and not renamed and len(body) <= (
             max_bytes or len(body)):
         return body, "graph", False, rows
+    xml = keep_carriage_returns if result_format == "rdf" else (lambda data: data)
     data, cut, kept = fit_triples(
-        list(triples), lambda some: ox.serialize(some, format=RDF_FORMATS[result_format],
-                                                 prefixes=prefixes(base_uri)), max_bytes)
+        list(triples), lambda some: xml(ox.serialize(some, format=RDF_FORMATS[result_format],
+                                                     prefixes=prefixes(base_uri))), max_bytes)
     return data, "graph", capped or cut, kept if cut else rows
