@@ -32,6 +32,7 @@ from ikmkg import void
 from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import sparql_prologue
+from ikmkg.releases import list_releases
 from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
@@ -130,8 +131,12 @@ def _description(iri: str) -> Graph:
 
 
 def _exists(iri: str) -> bool:
-    if iri == str(dataset_iri(get_store().base_uri)):
+    dataset = str(dataset_iri(get_store().base_uri))
+    if iri == dataset:
         return True
+    if iri.startswith(dataset + "/"):  # a release's version IRI, described by web.releases
+        version = iri[len(dataset) + 1:]
+        return any(r.version == version for r in list_releases(get_settings()))
     try:
         return d.exists(get_store(), iri)
     except ValueError:
