@@ -37,7 +37,7 @@ from ikmkg.ontology_docs import ontology_doc
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.documents import (
-    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, make_href, not_found_page,
+    BY_SUFFIX, CACHE_CONTROL, alternates, html_page, last_modified, make_href, not_found_page,
     page_cache, remember_load_time, serve_document, sparql_link, split_suffix,
 )
 from ikmkg.web.i18n import reader_language, text
@@ -124,7 +124,7 @@ def _description(iri: str) -> Graph:
     def compute() -> Graph:
         graph = d.describe(store, iri)
         if iri == str(dataset_iri(store.base_uri)):
-            graph += void.describe_dataset(store, get_settings())
+            graph += void.describe_dataset(store, get_settings(), modified=last_modified())
         return graph
 
     return page_cache.get(("describe", store.version, iri), compute)
