@@ -131,7 +131,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         request: `query`, `format` (a suffix key of RESULT_FORMATS/RDF_FORMATS), `default_graph`
             and `named_graphs` (IRI lists or None), `union` (default graph = union of the named
             graphs), `max_results` (0: no cap), `max_bytes` (the answer's size; 0: no cap;
-            not for streamed answers), `prefixes` (for Turtle/TriG output).
+            not for streamed answers), `prefixes` (for Turtle/TriG output), `base_iri` (of a
+            query without BASE; none: relative IRIs are a syntax error).
         write: called with successive chunks of the serialised result.
 
     Returns:
@@ -148,6 +149,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         kwargs["named_graphs"] = _nodes(request.get("named_graphs")) or []
     elif request.get("union", True):
         kwargs["use_default_graph_as_union"] = True
+    if request.get("base_iri"):  # resolves the relative IRIs of a query without BASE
+        kwargs["base_iri"] = request["base_iri"]
     try:
         results = store.query(request["query"], **kwargs)
     except SyntaxError as exc:

@@ -131,6 +131,15 @@ def check_remote(text: str, allowed_graphs: set[str]) -> sparql.CheckedQuery:
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+def with_base(text: str, base_iri: str) -> str:
+    """`text` with `BASE <base_iri>` before it when it declares no BASE of its own (on its first
+    line, so that the lines a store's syntax error names stay the query's)."""
+    tokens = sparql.tokenize(sparql.unescape(text))
+    if any(t.kind == "word" and t.text.upper() == "BASE" for t in tokens):
+        return text
+    return f"BASE <{base_iri}> {text}"
+
+
 # --- on the way back: normalising what the store returns ----------------------------------------
 
 def _plain_string(term: dict) -> bool:

@@ -25,7 +25,7 @@ import requests
 import test_pages as pages_suite
 import test_sparql as sparql_suite
 from conftest import SPARQL_PROJECT, TEST_DATA_DIR, make_app
-from rdflib import URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from ikmkg import kg as kg_module
@@ -108,6 +108,24 @@ def test_ask_and_construct(backend, reference):
     describe = f"DESCRIBE <{CANONICAL_BASE}id/province/p01>"
     got, want = backend.store.construct(describe), reference.construct(describe)
     assert set(want) <= set(got) and len(want) == 3
+
+
+def test_relative_iris_resolve_against_the_service_base(backend, reference):
+    """A query without BASE resolves relative IRIs against the base IRI the service gives (its
+    endpoint's IRI: the W3C suite's query_content_type_construct), on every backend as on the
+    embedded store; a BASE in the query wins (issue #16)."""
+    service = f"{CANONICAL_BASE}sparql"
+    want = Graph()
+    want.add((URIRef(CANONICAL_BASE + "s"), URIRef(CANONICAL_BASE + "p"), Literal(1)))
+    for store in (backend.store, reference):
+        body = store.query("CONSTRUCT { <s> <p> 1 } WHERE {}", result_format="nt",
+                           base_iri=service).read()
+        assert isomorphic(Graph().parse(data=body, format="nt"), want), body
+        rows = solutions(store, "SELECT (<x> AS ?x) WHERE {}", base_iri=service)
+        assert [json.loads(r)["x"]["value"] for r in rows] == [CANONICAL_BASE + "x"]
+        rows = solutions(store, "BASE <http://example.org/a/> SELECT (<x> AS ?x) WHERE {}",
+                         base_iri=service)
+        assert [json.loads(r)["x"]["value"] for r in rows] == ["http://example.org/a/x"]
 
 
 @pytest.mark.parametrize("fmt", ["srj", "srx", "csv", "tsv"])
