@@ -59,8 +59,13 @@ from rdflib.term import Node
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
 from ikmkg.query_dataset import RemoteDataset
-from ikmkg.remote_sparql import (check_remote, rename_graphs, serialise_graph,
-                                 serialise_solutions, with_base)
+from ikmkg.remote_sparql import (
+    check_remote,
+    rename_graphs,
+    serialise_graph,
+    serialise_solutions,
+    with_base,
+)
 from ikmkg.store import QueryResult, StoreBase
 from ikmkg.terms import to_rdflib
 

@@ -32,8 +32,8 @@ from ikmkg import void
 from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, class_counts, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import sparql_prologue
-from ikmkg.releases import list_releases
 from ikmkg.ontology_docs import ontology_doc
+from ikmkg.releases import list_releases
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.documents import (
