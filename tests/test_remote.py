@@ -401,7 +401,7 @@ def _stored(key: str) -> set[str]:
 
 def test_load_replaces_the_previous_version_atomically(server):
     first = backends.load_with_cli(server, PAGES_PROJECT)
-    assert "200 triples" in first
+    assert "201 triples" in first
     store = RemoteStore(server.url, base_uri=CANONICAL_BASE, version_ttl=0)
     old, old_key = _counts(store), store.published().key
     seen: set[tuple[int, ...]] = set()
@@ -426,7 +426,7 @@ def test_load_replaces_the_previous_version_atomically(server):
             thread.join()
     new, new_key = _counts(store), store.published().key
     assert "1004 triples" in second and "replacing version" in second
-    assert old == (66, 111, 23) and new == (991, 8, 5)  # data, ontology, shapes
+    assert old == (66, 112, 23) and new == (991, 8, 5)  # data, ontology, shapes
     assert seen <= {old, new} and {old, new} <= seen  # both seen, never a mix of the two
     assert store.version == kg_module.load(Settings(project_dir=str(SPARQL_PROJECT))).content_hash
     # The replaced version stays (for instances still reading it) until a later load.
@@ -450,12 +450,12 @@ def test_superseded_versions_are_dropped_after_the_grace_period(server):
     Loader(store, None, None).update(
         f'INSERT DATA {{ GRAPH <{CANONICAL_BASE}graph/data> {{ <urn:x:a> <urn:x:b> "old" }} '
         f'GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> "old" }} }}', "seeding")
-    assert store.version == kg.content_hash and len(store) == 200  # neither shows
+    assert store.version == kg.content_hash and len(store) == 201  # neither shows
     report = load(store, kg, grace=0)
     assert set(report.dropped) == {str(r["v"])[len(VERSION_PREFIX):] for r in before} | {
         kept.key, "unversioned"}
     assert _ikmkg_graphs(store) == _stored(report.key) | {meta}
-    assert store.published().key == report.key and _counts(store) == (66, 111, 23)
+    assert store.published().key == report.key and _counts(store) == (66, 112, 23)
 
 
 def test_a_load_the_store_refuses_leaves_the_published_version(server, monkeypatch):
