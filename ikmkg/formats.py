@@ -45,6 +45,16 @@ TEXT = Format("text/plain", "txt", "", "Text")
 BY_SUFFIX = {f.suffix: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}
 BY_MEDIA_TYPE = {f.media_type: f for f in (*RDF_FORMATS, *QUAD_FORMATS, *RESULT_FORMATS, HTML)}
 
+def keep_carriage_returns(xml: bytes) -> bytes:
+    """pyoxigraph's XML (SPARQL XML results, RDF/XML) with every carriage return as `&#13;`.
+
+    A CR written as it is comes back as a line feed from every XML parser (XML 1.0 §2.11
+    normalises line ends); pyoxigraph writes it raw. It writes no CR between elements or inside
+    attributes (IRIs have none), so every CR is literal content (issue #16).
+    """
+    return xml.replace(b"\r", b"&#13;")
+
+
 #: Suffix -> pyoxigraph serialiser, for the formats the engine writes natively (the executor
 #: and the remote store both serialise with it).
 OXIGRAPH_RESULT_FORMATS = {

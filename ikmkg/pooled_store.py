@@ -126,10 +126,12 @@ class PooledStore(StoreBase):
     def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0,
+              base_iri: str | None = None) -> QueryResult:
         timeout = self.query_timeout if timeout is None else min(timeout, self.query_timeout)
         request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
                                 union, max_results, 0 if stream else max_bytes)
+        request["base_iri"] = base_iri
         request["stream"] = stream
         request["timeout"] = timeout  # a draining engine waits for queries still in time
         deadline = time.monotonic() + timeout

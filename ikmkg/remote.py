@@ -59,7 +59,13 @@ from rdflib.term import Node
 from ikmkg.errors import BackendUnavailable, IkmkgError, QueryError, QueryTimeout
 from ikmkg.kg import graph_iri
 from ikmkg.query_dataset import RemoteDataset
-from ikmkg.remote_sparql import check_remote, rename_graphs, serialise_graph, serialise_solutions
+from ikmkg.remote_sparql import (
+    check_remote,
+    rename_graphs,
+    serialise_graph,
+    serialise_solutions,
+    with_base,
+)
 from ikmkg.store import QueryResult, StoreBase
 from ikmkg.terms import to_rdflib
 
@@ -232,12 +238,15 @@ class RemoteStore(StoreBase):
     def query(self, sparql_text: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0,
+              base_iri: str | None = None) -> QueryResult:
         """Check `sparql_text`, send it to the store and serialise its result.
 
         See `ikmkg.store.Store.query`. Raises QueryError (refused, or the store's syntax error),
         QueryTimeout, BackendUnavailable.
         """
+        if base_iri:  # as a BASE of the text: a server would otherwise resolve against its own
+            sparql_text = with_base(sparql_text, base_iri)
         allowed = set(self.graph_iris.values())
         checked = check_remote(sparql_text, allowed)
         current = self.published()

@@ -29,6 +29,7 @@ from ikmkg.engine.executor import RequestError, capped_tsv, fit_solutions, fit_t
 from ikmkg.errors import QueryError
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
+from ikmkg.formats import keep_carriage_returns
 from ikmkg.namespaces import prefixes
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -130,6 +131,15 @@ def check_remote(text: str, allowed_graphs: set[str]) -> sparql.CheckedQuery:
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+def with_base(text: str, base_iri: str) -> str:
+    """`text` with `BASE <base_iri>` before it when it declares no BASE of its own (on its first
+    line, so that the lines a store's syntax error names stay the query's)."""
+    tokens = sparql.tokenize(sparql.unescape(text))
+    if any(t.kind == "word" and t.text.upper() == "BASE" for t in tokens):
+        return text
+    return f"BASE <{base_iri}> {text}"
+
+
 # --- on the way back: normalising what the store returns ----------------------------------------
 
 def _plain_string(term: dict) -> bool:
@@ -212,7 +222,8 @@ def serialise_graph(body: bytes, result_format: str, max_results: int, base_uri:
     if result_format == "nt" and not capped and not renamed and len(body) <= (
             max_bytes or len(body)):
         return body, "graph", False, rows
+    xml = keep_carriage_returns if result_format == "rdf" else (lambda data: data)
     data, cut, kept = fit_triples(
-        list(triples), lambda some: ox.serialize(some, format=RDF_FORMATS[result_format],
-                                                 prefixes=prefixes(base_uri)), max_bytes)
+        list(triples), lambda some: xml(ox.serialize(some, format=RDF_FORMATS[result_format],
+                                                     prefixes=prefixes(base_uri))), max_bytes)
     return data, "graph", capped or cut, kept if cut else rows

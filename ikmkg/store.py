@@ -85,12 +85,14 @@ class Store(Protocol):
     def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0,
+              base_iri: str | None = None) -> QueryResult:
         """Evaluate `sparql` and serialise its result natively (see `QueryResult`).
 
         `union=False` lets the query's own FROM/FROM NAMED clauses pick the dataset; protocol
         graph lists override both. `max_bytes` cuts the answer to whole rows or triples within
-        that size (not a streamed one). Raises QueryError (syntax, with line:column),
+        that size (not a streamed one). `base_iri` resolves relative IRIs of a query without
+        BASE (the service's base IRI). Raises QueryError (syntax, with line:column),
         QueryTimeout, TooManyRequests.
         """
 
@@ -186,9 +188,11 @@ class EmbeddedStore(StoreBase):
     def query(self, sparql: str, *, result_format: str, timeout: float | None = None,
               default_graph_uris: list[str] | None = None,
               named_graph_uris: list[str] | None = None, union: bool = True,
-              max_results: int = 0, stream: bool = False, max_bytes: int = 0) -> QueryResult:
+              max_results: int = 0, stream: bool = False, max_bytes: int = 0,
+              base_iri: str | None = None) -> QueryResult:
         request = self._request(sparql, result_format, default_graph_uris, named_graph_uris,
                                 union, max_results, max_bytes)
+        request["base_iri"] = base_iri
         chunks: list[bytes] = []
         try:
             header = executor.evaluate(self.oxigraph, request, chunks.append)

@@ -25,7 +25,7 @@ import requests
 from web import test_pages as pages_suite
 from web import test_sparql as sparql_suite
 from conftest import SPARQL_PROJECT, TEST_DATA_DIR, make_app
-from rdflib import URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from ikmkg import kg as kg_module
@@ -108,6 +108,24 @@ def test_ask_and_construct(backend, reference):
     describe = f"DESCRIBE <{CANONICAL_BASE}id/province/p01>"
     got, want = backend.store.construct(describe), reference.construct(describe)
     assert set(want) <= set(got) and len(want) == 3
+
+
+def test_relative_iris_resolve_against_the_service_base(backend, reference):
+    """A query without BASE resolves relative IRIs against the base IRI the service gives (its
+    endpoint's IRI: the W3C suite's query_content_type_construct), on every backend as on the
+    embedded store; a BASE in the query wins (issue #16)."""
+    service = f"{CANONICAL_BASE}sparql"
+    want = Graph()
+    want.add((URIRef(CANONICAL_BASE + "s"), URIRef(CANONICAL_BASE + "p"), Literal(1)))
+    for store in (backend.store, reference):
+        body = store.query("CONSTRUCT { <s> <p> 1 } WHERE {}", result_format="nt",
+                           base_iri=service).read()
+        assert isomorphic(Graph().parse(data=body, format="nt"), want), body
+        rows = solutions(store, "SELECT (<x> AS ?x) WHERE {}", base_iri=service)
+        assert [json.loads(r)["x"]["value"] for r in rows] == [CANONICAL_BASE + "x"]
+        rows = solutions(store, "BASE <http://example.org/a/> SELECT (<x> AS ?x) WHERE {}",
+                         base_iri=service)
+        assert [json.loads(r)["x"]["value"] for r in rows] == ["http://example.org/a/x"]
 
 
 @pytest.mark.parametrize("fmt", ["srj", "srx", "csv", "tsv"])
@@ -383,7 +401,7 @@ def _stored(key: str) -> set[str]:
 
 def test_load_replaces_the_previous_version_atomically(server):
     first = backends.load_with_cli(server, PAGES_PROJECT)
-    assert "200 triples" in first
+    assert "201 triples" in first
     store = RemoteStore(server.url, base_uri=CANONICAL_BASE, version_ttl=0)
     old, old_key = _counts(store), store.published().key
     seen: set[tuple[int, ...]] = set()
@@ -408,7 +426,7 @@ def test_load_replaces_the_previous_version_atomically(server):
             thread.join()
     new, new_key = _counts(store), store.published().key
     assert "1004 triples" in second and "replacing version" in second
-    assert old == (66, 111, 23) and new == (991, 8, 5)  # data, ontology, shapes
+    assert old == (66, 112, 23) and new == (991, 8, 5)  # data, ontology, shapes
     assert seen <= {old, new} and {old, new} <= seen  # both seen, never a mix of the two
     assert store.version == kg_module.load(Settings(project_dir=str(SPARQL_PROJECT))).content_hash
     # The replaced version stays (for instances still reading it) until a later load.
@@ -432,12 +450,12 @@ def test_superseded_versions_are_dropped_after_the_grace_period(server):
     Loader(store, None, None).update(
         f'INSERT DATA {{ GRAPH <{CANONICAL_BASE}graph/data> {{ <urn:x:a> <urn:x:b> "old" }} '
         f'GRAPH <{meta}> {{ <{meta}> <{DCT}identifier> "old" }} }}', "seeding")
-    assert store.version == kg.content_hash and len(store) == 200  # neither shows
+    assert store.version == kg.content_hash and len(store) == 201  # neither shows
     report = load(store, kg, grace=0)
     assert set(report.dropped) == {str(r["v"])[len(VERSION_PREFIX):] for r in before} | {
         kept.key, "unversioned"}
     assert _ikmkg_graphs(store) == _stored(report.key) | {meta}
-    assert store.published().key == report.key and _counts(store) == (66, 111, 23)
+    assert store.published().key == report.key and _counts(store) == (66, 112, 23)
 
 
 def test_a_load_the_store_refuses_leaves_the_published_version(server, monkeypatch):

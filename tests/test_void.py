@@ -309,3 +309,28 @@ def test_citation_cff():
     assert "doi" not in json.dumps(cff, default=str).lower(), "no DOI has been minted"
     readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
     assert "How to cite" in readme and "CITATION.cff" in readme
+
+
+def test_dates_are_the_first_release_and_the_served_version(app):
+    """`dcterms:issued` is the first recorded release's date and `dcterms:modified` the instant
+    of the data version served, the one the pages' Last-Modified gives, in every description of
+    the dataset (issue #16; docs/linked-data.md)."""
+    from email.utils import parsedate_to_datetime
+
+    from ikmkg.releases import list_releases
+
+    client = app.test_client()
+    settings = app.config["IKMKG_SETTINGS"]
+    releases = list_releases(settings)
+    assert releases, "the shipped project records its releases"
+    d = dataset_iri(settings.base_uri)
+    stamp = parsedate_to_datetime(client.get("/doc/dataset/ikmkg.ttl").headers["Last-Modified"])
+    for path in ("/.well-known/void", "/dumps/", "/doc/dataset/ikmkg"):
+        response = client.get(path, headers={"Accept": "text/turtle"})
+        assert response.status_code == 200, path
+        g = Graph().parse(data=response.data, format="turtle")
+        assert list(g.objects(d, DCTERMS.issued)) == [
+            Literal(releases[0].date.isoformat(), datatype=XSD.date)], path
+        modified = list(g.objects(d, DCTERMS.modified))
+        assert len(modified) == 1 and modified[0].datatype == XSD.dateTime, (path, modified)
+        assert modified[0].toPython() == stamp, path

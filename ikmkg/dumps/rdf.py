@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from ikmkg.errors import DataError
+from ikmkg.formats import keep_carriage_returns
 from ikmkg.kg import GRAPH_NAMES, KnowledgeGraph, graph_iri, iter_quads
 from ikmkg.namespaces import prefixes
 from ikmkg.store import Store
@@ -158,6 +159,8 @@ def serialize(statements: Sequence[ox.Triple] | Sequence[ox.Quad], rdf_format: o
     body = ox.serialize(statements, format=rdf_format, prefixes=prefix_map)
     if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):
         return _with_sorted_prefixes(body, prefix_map)
+    if rdf_format == ox.RdfFormat.RDF_XML:
+        return keep_carriage_returns(body)
     return body
 
 

@@ -23,8 +23,9 @@ from ikmkg.errors import DataError
 from ikmkg.kg import KnowledgeGraph
 from ikmkg.store import Store
 
-#: Bump when the set of files or their layout changes: part of the cache key of built dumps.
-LAYOUT_VERSION = "1"
+#: Bump when the set of files, their layout or their bytes for one graph change (2: RDF/XML
+#: writes CR as &#13;): part of the cache key of built dumps.
+LAYOUT_VERSION = "2"
 
 Progress = Callable[[int, int, str], None]
 

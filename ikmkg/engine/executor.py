@@ -33,6 +33,7 @@ import pyoxigraph as ox
 
 from ikmkg.formats import OXIGRAPH_RDF_FORMATS as RDF_FORMATS
 from ikmkg.formats import OXIGRAPH_RESULT_FORMATS as RESULT_FORMATS
+from ikmkg.formats import keep_carriage_returns
 
 HEADER = struct.Struct(">cI")
 CHUNK = 1 << 16
@@ -84,7 +85,7 @@ def xml_results(data: bytes) -> bytes:
         char = bad.group().decode("utf-8")
         raise RequestError(f"the results hold the character U+{ord(char):04X}, which XML 1.0 "
                            "cannot carry: ask for JSON, CSV or TSV results")
-    return data.replace(b"\r", b"&#13;")
+    return keep_carriage_returns(data)
 
 
 def fit_solutions(tsv: bytes, result_format: str, max_bytes: int) -> tuple[bytes, bool, int]:
@@ -131,7 +132,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         request: `query`, `format` (a suffix key of RESULT_FORMATS/RDF_FORMATS), `default_graph`
             and `named_graphs` (IRI lists or None), `union` (default graph = union of the named
             graphs), `max_results` (0: no cap), `max_bytes` (the answer's size; 0: no cap;
-            not for streamed answers), `prefixes` (for Turtle/TriG output).
+            not for streamed answers), `prefixes` (for Turtle/TriG output), `base_iri` (of a
+            query without BASE; none: relative IRIs are a syntax error).
         write: called with successive chunks of the serialised result.
 
     Returns:
@@ -148,6 +150,8 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
         kwargs["named_graphs"] = _nodes(request.get("named_graphs")) or []
     elif request.get("union", True):
         kwargs["use_default_graph_as_union"] = True
+    if request.get("base_iri"):  # resolves the relative IRIs of a query without BASE
+        kwargs["base_iri"] = request["base_iri"]
     try:
         results = store.query(request["query"], **kwargs)
     except SyntaxError as exc:
@@ -178,18 +182,20 @@ def evaluate(store: ox.Store, request: dict, write: Callable[[bytes], object]) -
     if fmt not in RDF_FORMATS:
         raise RequestError(f"a CONSTRUCT or DESCRIBE query has no {fmt} serialisation")
     prefixes = request.get("prefixes") or None
+    xml = keep_carriage_returns if fmt == "rdf" else (lambda data: data)
     if not max_results and not max_bytes:
         if request.get("stream"):
             _stream(lambda out: ox.serialize(results, out, RDF_FORMATS[fmt], prefixes=prefixes),
-                    write)
+                    lambda data: write(xml(data)))
         else:
-            write(ox.serialize(results, format=RDF_FORMATS[fmt], prefixes=prefixes))
+            write(xml(ox.serialize(results, format=RDF_FORMATS[fmt], prefixes=prefixes)))
         return {"kind": "graph", "capped": False}
     triples = list(itertools.islice(results, max_results + 1) if max_results else results)
     capped = bool(max_results) and len(triples) > max_results
     data, cut, rows = fit_triples(
         triples[:max_results] if max_results else triples,
-        lambda some: ox.serialize(some, format=RDF_FORMATS[fmt], prefixes=prefixes), max_bytes)
+        lambda some: xml(ox.serialize(some, format=RDF_FORMATS[fmt], prefixes=prefixes)),
+        max_bytes)
     write(data)
     return _capped({"kind": "graph", "rows": rows}, capped, cut)
 

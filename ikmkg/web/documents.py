@@ -22,6 +22,7 @@ from flask import Response, render_template, request
 from rdflib import Graph
 
 from ikmkg.describe import filter_language
+from ikmkg.dumps import serialize_graph
 from ikmkg.formats import HTML, RDF_FORMATS, Format
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.web import get_settings, get_store
@@ -185,11 +186,13 @@ def alternates(doc_path: str, explicit_lang: str | None) -> list[dict]:
 
 
 def serialize(graph: Graph, fmt: Format, lang: str | None) -> bytes:
+    """`graph` in `fmt`, written as the dumps are (ikmkg.dumps.serialize_graph), so that every
+    format of a document carries each literal's lexical form as the store holds it: rdflib's
+    Turtle and JSON-LD writers rewrite numbers ("4400000"^^xsd:decimal as 4400000.0,
+    "1000"^^xsd:double as 1e+03 or, in JSON-LD, as an xsd:integer; issue #16)."""
     if lang:
         graph = filter_language(graph, lang)
-    if fmt.rdflib == "json-ld":
-        return graph.serialize(format="json-ld", auto_compact=True).encode("utf-8")
-    return graph.serialize(format=fmt.rdflib, encoding="utf-8")
+    return serialize_graph(graph, fmt.media_type, get_store().base_uri)
 
 
 def content_type(fmt: Format) -> str:

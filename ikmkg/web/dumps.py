@@ -21,7 +21,7 @@ from ikmkg.errors import NotFound
 from ikmkg.formats import Format
 from ikmkg.kg import dataset_iri
 from ikmkg.web import get_settings, get_store, releases
-from ikmkg.web.negotiation import choose, conditional, link_header, requested_format
+from ikmkg.web.negotiation import choose, conditional, last_modified, link_header, requested_format
 
 blueprint = Blueprint("dumps", __name__)
 
@@ -105,7 +105,7 @@ def _page(desc: void.Description, offered: dict[str, str], endpoint: str) -> str
 def index() -> Response:
     """The list of dumps: HTML, JSON (the manifest with URLs), or the DCAT/VoID graph."""
     media_type = _negotiate(LISTING_TYPES)
-    desc = void.description(get_store(), get_settings())
+    desc = void.description(get_store(), get_settings(), modified=last_modified())
     if media_type == "text/html":
         body: bytes | str = _page(desc, LISTING_TYPES, "dumps.index")
     elif media_type == "application/json":
@@ -148,7 +148,7 @@ def file(name: str) -> Response:
 def well_known_void() -> Response:
     """The VoID/DCAT description of the dataset: Turtle, JSON-LD, HTML, N-Triples or RDF/XML."""
     media_type = _negotiate(VOID_TYPES)
-    desc = void.description(get_store(), get_settings())
+    desc = void.description(get_store(), get_settings(), modified=last_modified())
     if media_type == "text/html":
         body: bytes | str = _page(desc, VOID_TYPES, "dumps.well_known_void")
     else:

@@ -33,6 +33,7 @@ from ikmkg.kg import dataset_iri
 from ikmkg.lists import ListItem, list_related, list_resources, phases, type_counts
 from ikmkg.namespaces import prefixes
 from ikmkg.ontology_docs import CARD_CONSTRAINTS, anchor_of, ontology_doc
+from ikmkg.releases import list_releases
 from ikmkg.view import Labeller, PropertyRow, resource_view, value_key
 from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.admission import admitted
@@ -41,6 +42,7 @@ from ikmkg.web.documents import (
     CACHE_CONTROL,
     alternates,
     html_page,
+    last_modified,
     make_href,
     not_found_page,
     page_cache,
@@ -132,15 +134,19 @@ def _description(iri: str) -> Graph:
     def compute() -> Graph:
         graph = d.describe(store, iri)
         if iri == str(dataset_iri(store.base_uri)):
-            graph += void.describe_dataset(store, get_settings())
+            graph += void.describe_dataset(store, get_settings(), modified=last_modified())
         return graph
 
     return page_cache.get(("describe", store.version, iri), compute)
 
 
 def _exists(iri: str) -> bool:
-    if iri == str(dataset_iri(get_store().base_uri)):
+    dataset = str(dataset_iri(get_store().base_uri))
+    if iri == dataset:
         return True
+    if iri.startswith(dataset + "/"):  # a release's version IRI, described by web.releases
+        version = iri[len(dataset) + 1:]
+        return any(r.version == version for r in list_releases(get_settings()))
     try:
         return d.exists(get_store(), iri)
     except ValueError:

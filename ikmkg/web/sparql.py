@@ -232,7 +232,7 @@ def _query(checked: sparql.CheckedQuery, protocol: sparql_protocol.ProtocolReque
             union=not checked.has_dataset,
             max_results=0 if stream else (checked.max_results if max_results is None
                                           else max_results),
-            stream=stream, max_bytes=max_bytes)
+            stream=stream, max_bytes=max_bytes, base_iri=f"{settings.base_uri}sparql")
     except QueryTimeout:
         web_admission.overruns().charge(client)
         raise

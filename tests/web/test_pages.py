@@ -509,6 +509,47 @@ def test_every_published_iri_dereferences_in_every_format(published):
     pool.shutdown()
 
 
+#: IRIs under the base that name a file, a report or a service rather than a described thing
+#: (dumps, a release's validation report, the SPARQL and fragments interfaces): they must answer
+#: 200, with the file or the service's own answer (which need not mention the IRI).
+NOT_DESCRIBED = ("dumps/", "releases/", "sparql", "fragments")
+
+
+def test_every_minted_iri_has_a_document_that_mentions_it(published):
+    """Every IRI under the base that the graph or the dataset's VoID/DCAT uses (subjects,
+    predicates, objects, classes, the ontology's namespace `ontology#`) dereferences, through
+    the 303 where it is a thing, to a document with a triple about it (issue #16)."""
+    store, app = published
+    client = app.test_client()
+    base = store.base_uri
+    void = client.get("/doc/dataset/ikmkg", headers={"Accept": "application/n-triples"})
+    assert void.status_code == 200
+    mentioned = {str(term) for triple in parse(void) for term in triple
+                 if isinstance(term, URIRef) and str(term).startswith(base)}
+    iris = published_iris(store) | mentioned
+    assert base + "ontology#" in iris
+    documents: dict[str, Graph] = {}
+    for iri in sorted(iris):
+        path, _ = request_path(iri, base)
+        if path not in documents:
+            response = client.get(path, headers={"Accept": "application/n-triples"})
+            if response.status_code == 303:
+                response = client.get(response.headers["Location"],
+                                      headers={"Accept": "application/n-triples"})
+            assert response.status_code == 200, f"{iri}: {path} answers {response.status_code}"
+            if iri[len(base):].startswith(NOT_DESCRIBED):
+                documents[path] = Graph()
+            else:
+                assert media_type(response) == "application/n-triples", (
+                    f"{iri}: {path} answers {media_type(response)} to a request for N-Triples")
+                documents[path] = parse(response)
+        if iri[len(base):].startswith(NOT_DESCRIBED):
+            continue
+        graph, node = documents[path], URIRef(iri)
+        assert (node, None, None) in graph or (None, None, node) in graph, (
+            f"{iri}: its document {path} has no triple about it")
+
+
 def rapper_check(data: bytes, mime: str, base: str) -> None:
     """Parse with rapper (raptor2-utils), an independent parser; skipped where it is absent."""
     if not shutil.which("rapper"):

@@ -882,7 +882,8 @@ def test_unknown_methods_get_405(client, method):
     ({"query_string": {"query": "SELECT (1/0 AS ?x) WHERE {}"}}, 200),
     ({"query_string": {"query": "SELECT * WHERE { ?s ?p ?o FILTER(REGEX(?o, \"(\")) } "
                                 "LIMIT 1"}}, 200),
-    ({"query_string": {"query": "PREFIX : <> SELECT * WHERE { :a :b :c }"}}, 400),
+    # relative IRIs resolve against the service's base IRI, {base}sparql (issue #16)
+    ({"query_string": {"query": "PREFIX : <> SELECT * WHERE { :a :b :c }"}}, 200),
     ({"query_string": {"query": "SELECT ?x WHERE { } VALUES ?x { 1 2 }"}}, 200),
     ({"query_string": {"query": "\x00"}}, 400),
     ({"query_string": {"query": ""}}, 400),
