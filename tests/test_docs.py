@@ -99,3 +99,19 @@ def test_relative_links_resolve(doc):
                 path.read_text(encoding="utf-8")):
             broken.append(f"{target}: no heading with the anchor #{anchor}")
     assert not broken, f"{doc.relative_to(PROJECT_DIR)}: " + "; ".join(broken)
+
+
+#: A path of the project named in prose or a code span: `ikmkg/...`, `tests/...`, `bench/...`.
+_PROJECT_PATH = re.compile(r"`((?:ikmkg|tests|bench|tools|docs|ontology|data|queries)/"
+                           r"[A-Za-z0-9_./-]*[A-Za-z0-9_/])`")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_named_project_files_exist(doc: Path):
+    """A module or test named in the docs exists (code spans are not links, so a move of
+    `tests/test_x.py` or of a module would otherwise leave the docs pointing nowhere)."""
+    text = doc.read_text(encoding="utf-8")
+    missing = sorted({path for path in _PROJECT_PATH.findall(text)
+                      if "{" not in path and "*" not in path
+                      and not (PROJECT_DIR / path).exists()})
+    assert not missing, f"{doc.name} names files that do not exist: {missing}"
