@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(raptor2-utils chromium chromium-driver)  # rapper; headless browser tests
 APT_PACKAGES+=(virtuoso-opensource)  # tests/test_remote.py starts its own throwaway Virtuoso
+APT_PACKAGES+=(nginx)  # tests/web/test_nginx.py runs its own nginx with deploy/nginx/ikmkg.conf
 # Comunica (tests/test_fragments.py) needs Node.js >= 20.18 (its undici 7): this machine image
 # ships Node 20 with npm. Where there is no node at all, take Debian's (18 on bookworm: too old,
 # so the Comunica tests then fail, never skip); its npm package conflicts with a bundled npm.
