@@ -16,6 +16,7 @@ from ikmkg import named_queries as catalogue
 from ikmkg import protocol as sparql_protocol
 from ikmkg import service_description as service
 from ikmkg import sparql
+from ikmkg.dumps import serialize_graph
 from ikmkg.errors import IkmkgError, NotFound, PayloadTooLarge, QueryError, QueryTimeout
 from ikmkg.formats import HTML, JSON, QUAD_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format
 from ikmkg.namespaces import sparql_prologue
@@ -112,7 +113,7 @@ def _run_or_page(protocol: sparql_protocol.ProtocolRequest,
 
 def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
     store = get_store()
-    fmt = choose((*RDF_FORMATS, HTML, *QUAD_FORMATS), format=protocol.format)
+    fmt = choose((*RDF_FORMATS, HTML), format=protocol.format)
     key = ("service", fmt.suffix, *(reader_language() if fmt is HTML else ()))
     etag = etag_for(*key)
     if result_cache.cacheable() and matches(etag):
@@ -122,7 +123,8 @@ def _describe_service(protocol: sparql_protocol.ProtocolRequest) -> Response:
     else:
         graph = service.service_description(external_url("sparql.endpoint"),
                                            store.base_uri, store.graph_iris)
-        response = Response(graph.serialize(format=fmt.rdflib), mimetype=fmt.media_type)
+        response = Response(serialize_graph(graph, fmt.media_type, store.base_uri),
+                            mimetype=fmt.media_type)
     if fmt is HTML:
         response.headers["Vary"] = "Accept, Accept-Language"
     else:
