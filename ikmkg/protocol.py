@@ -14,6 +14,8 @@ import json
 from collections import Counter
 from urllib.parse import parse_qsl
 
+import pyoxigraph as ox
+
 from ikmkg.errors import QueryError
 
 # --- the protocol request -------------------------------------------------------------------
@@ -122,9 +124,9 @@ def _read_protocol(method: str, content_type: str, query_string: bytes,
         if name == "query":
             request.query = value
         elif name == "default-graph-uri":
-            request.default_graph_uris.append(value)
+            request.default_graph_uris.append(graph_iri(value, name))
         elif name == "named-graph-uri":
-            request.named_graph_uris.append(value)
+            request.named_graph_uris.append(graph_iri(value, name))
         elif name == "timeout":
             try:
                 request.timeout = float(value)
@@ -196,3 +198,13 @@ def note_capped(body: bytes, result_format: str, max_results: int, max_bytes: in
     if not body.endswith(b"\n"):
         body += b"\n"
     return body + f"# {message}\n".encode()
+
+
+def graph_iri(value: str, parameter: str) -> str:
+    """`value` if it is an absolute IRI (a graph name must be one: the protocol passes it to
+    the store as it is); else QueryError naming the parameter."""
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        raise QueryError(f"{parameter} must be an absolute IRI, not {value!r}") from None
+    return value

@@ -987,3 +987,14 @@ def test_get_query_strings_are_read_once_and_each_caller_gets_its_own_copy():
                                   raw.replace(b"province=x", b"province=y"))
     assert posted.query == PROVINCES and posted.params == {"province": "y"}
     assert protocol.read_query_string.cache_info().currsize == size
+
+
+@pytest.mark.parametrize("parameter", ["default-graph-uri", "named-graph-uri"])
+@pytest.mark.parametrize("value", ["", "relative/graph", "http://a b"])
+def test_a_graph_parameter_that_is_no_absolute_iri_is_a_400(client, parameter, value):
+    """The fuzzing found `default-graph-uri=` (empty) answered 500: a graph name must be an
+    absolute IRI, and the request says which parameter is wrong."""
+    response = client.get("/sparql", query_string={"query": "ASK {}", parameter: value},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 400
+    assert parameter.encode() in response.data
