@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import free_port, server_log, spawn_ikmkg, stop, wait_for_server
 from conftest import TESTS_DIR
 
 AXE = TESTS_DIR / "vendor" / "axe-core-4.14.1.min.js"
@@ -39,26 +37,15 @@ def _browser_paths() -> tuple[str | None, str | None]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
+    port, cache = free_port(), tmp_path_factory.mktemp("browser-server")
     base = f"http://127.0.0.1:{port}/"
-    # Its stderr carries the access log: to a file, never to a pipe nobody reads (a full pipe
-    # would block the workers mid-request).
-    log = tmp_path_factory.mktemp("browser-server") / "server.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "2", "--base-uri", base],
-            stdout=subprocess.DEVNULL, stderr=stderr)
+    process = spawn_ikmkg(None, cache, port, "--base-uri", base)
     try:
-        home = wait_for_server(process, base, 60, log.read_text)
+        home = wait_for_server(process, base, 60, lambda: server_log(cache))
         assert home.status_code == 200, home.text[:500]
         yield base.rstrip("/")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
