@@ -55,6 +55,14 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail("CI must install chromium and chromium-driver (scripts/test.sh)")
         pytest.skip("Chromium or chromedriver is not installed")
+    driver = _chromium(chromium, chromedriver, {"intl.accept_languages": "en-US,en"})
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _chromium(chromium: str, chromedriver: str, prefs: dict):
+    """Headless Chromium in a 1280 x 900 window, English, with these preferences."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -64,12 +72,10 @@ def browser():
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--disable-gpu", "--window-size=1280,900", "--lang=en-US"):
         options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_page_load_timeout(30)
-    driver.set_script_timeout(60)
-    yield driver
-    driver.quit()
+    return driver
 
 
 def _by():
@@ -355,19 +361,8 @@ def browser_without_javascript():
     chromium, chromedriver = _browser_paths()
     if not (chromium and chromedriver):
         pytest.skip("Chromium or chromedriver is not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1280,900", "--lang=en-US"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {
-        "profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_page_load_timeout(30)
+    driver = _chromium(chromium, chromedriver,
+                       {"profile.managed_default_content_settings.javascript": 2})
     yield driver
     driver.quit()
 
