@@ -10,6 +10,7 @@ where scripts/test.sh installs both and a missing one is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import os
@@ -23,8 +24,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -35,6 +37,7 @@ from ikmkg.settings import Settings
 
 KINDS = ("embedded", "oxigraph", "virtuoso")
 REMOTE_KINDS = ("oxigraph", "virtuoso")
+ROOT = Path(__file__).resolve().parent.parent
 #: Server-side limit for Oxigraph (it has no per-query one): bounds a runaway query's CPU time.
 OXIGRAPH_TIMEOUT_S = 3
 
@@ -59,6 +62,62 @@ def wait_for_server(process: subprocess.Popen, url: str, seconds: float,
                 process.wait()
                 pytest.fail(f"the server did not start: {log()[-3000:]}")
             time.sleep(0.2)
+
+
+def spawn_ikmkg(project: Path | None, cache: Path, port: int, *args: str, workers: int | None = 2,
+                stderr: int | IO | None = None, **env: str | None) -> subprocess.Popen:
+    """Start the real `ikmkg serve` on 127.0.0.1:`port` over `project` (None: the shipped one).
+
+    Its stderr (messages and the access log) goes to `cache`/server.log, never to a pipe that
+    nobody reads while it serves (a full pipe blocks the workers); `stderr` replaces the file
+    (a terminal, for instance). `env` is added to this process's environment, a None value
+    removes that variable; `workers=None` leaves the number to the server.
+    """
+    environ = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **env}
+    environ = {name: value for name, value in environ.items() if value is not None}
+    command = [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if project is not None:
+        command += ["--project-dir", str(project)]
+    command += args
+    cache.mkdir(parents=True, exist_ok=True)
+    if stderr is not None:
+        return subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL,
+                                stderr=stderr, stdin=subprocess.DEVNULL)
+    with open(cache / "server.log", "w") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL,
+                                stderr=log, stdin=subprocess.DEVNULL)
+
+
+def server_log(cache: Path) -> str:
+    """What the server started by `spawn_ikmkg(..., cache, ...)` wrote to its stderr."""
+    return (cache / "server.log").read_text(errors="replace")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server as Ctrl+C would (SIGTERM), killing it if it is not gone within 15 s."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def running_ikmkg(project: Path | None, cache: Path, *args: str, ready: str = "/healthz",
+                  seconds: float = 90, **options) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(URL, process) of `spawn_ikmkg(project, cache, free port, *args, **options)` once it
+    answers `ready`; stopped on leaving."""
+    port = free_port()
+    process = spawn_ikmkg(project, cache, port, *args, **options)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(process, url + ready, seconds, lambda: server_log(cache))
+        yield url, process
+    finally:
+        stop(process)
 
 
 def _binary(name: str) -> str | None:

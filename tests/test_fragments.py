@@ -9,14 +9,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import free_port, server_log, spawn_ikmkg, stop, wait_for_server
 from bs4 import BeautifulSoup
 from rdflib import RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
 
@@ -232,26 +231,14 @@ def comunica() -> str:
 def live_server(tmp_path_factory) -> Iterator[str]:
     """`ikmkg serve` on the shipped data, on a free loopback port; its log goes to a file (an
     unread pipe would block the server once the access log fills it)."""
-    root = Path(__file__).resolve().parent.parent
-    folder = tmp_path_factory.mktemp("tpf-server")
-    port = free_port()
-    with open(folder / "server.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "2"], cwd=root, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "IKMKG_CACHE_DIR": str(folder / "cache"),
-                 "IKMKG_PUBLIC_URL": f"http://127.0.0.1:{port}/",
-                 "PYTHONPATH": str(root)})
+    cache, port = tmp_path_factory.mktemp("tpf-server") / "cache", free_port()
+    process = spawn_ikmkg(None, cache, port, IKMKG_PUBLIC_URL=f"http://127.0.0.1:{port}/")
     url = f"http://127.0.0.1:{port}"
-    wait_for_server(process, url + "/healthz", 90, (folder / "server.log").read_text)
-    yield url
-    process.terminate()
     try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        wait_for_server(process, url + "/healthz", 90, lambda: server_log(cache))
+        yield url
+    finally:
+        stop(process)
 
 
 def _rows(results: dict) -> list[tuple]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -16,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from backends import free_port
+from backends import free_port, server_log, spawn_ikmkg, stop
 from conftest import SPARQL_PROJECT
 
 from ikmkg.app import create_app
@@ -191,23 +189,15 @@ def serve(tmp_path):
 
     def start(*extra: str) -> tuple[Path, int, subprocess.Popen]:
         project, port = _project(tmp_path), free_port()
-        env = {**os.environ, "IKMKG_CACHE_DIR": str(tmp_path / "cache")}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--project-dir", str(project),
-             "--port", str(port), "--workers", "2", *extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"))
+        proc = spawn_ikmkg(project, tmp_path / "cache", port, *extra)
         started.append(proc)
         assert _poll(lambda: _get_label(port) == "Province 00", 60), \
-            (tmp_path / "server.log").read_text()[-2000:]
+            server_log(tmp_path / "cache")[-2000:]
         return project, port, proc
 
     yield start
     for proc in started:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 
@@ -219,12 +209,12 @@ def test_real_server_reloads_on_sighup(serve, tmp_path):
     assert _get_label(port) == "Province 00"  # no reload without the signal
     proc.send_signal(signal.SIGHUP)
     assert _poll(lambda: _get_label(port) == "Province 00 renamed", 60), \
-        (tmp_path / "server.log").read_text()[-2000:]
+        server_log(tmp_path / "cache")[-2000:]
     # A non-conforming change is refused: the server keeps serving the last good graph.
     path = project / "data" / "sample.ttl"
     path.write_text(path.read_text() + UNLABELLED)
     proc.send_signal(signal.SIGHUP)
-    assert _poll(lambda: "reload refused" in (tmp_path / "server.log").read_text(), 60)
+    assert _poll(lambda: "reload refused" in server_log(tmp_path / "cache"), 60)
     assert _get_label(port) == "Province 00 renamed"
     assert proc.poll() is None
 
@@ -233,4 +223,4 @@ def test_real_server_watch_reloads_on_file_change(serve, tmp_path):
     project, port, _ = serve("--watch")
     _edit(project, OLD_LABEL, NEW_LABEL)
     assert _poll(lambda: _get_label(port) == "Province 00 renamed", 60), \
-        (tmp_path / "server.log").read_text()[-2000:]
+        server_log(tmp_path / "cache")[-2000:]

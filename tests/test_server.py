@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import free_port, server_log, spawn_ikmkg, stop, wait_for_server
 from conftest import SPARQL_PROJECT
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 CHEAP = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> "
          "SELECT (COUNT(?p) AS ?n) WHERE { ?p a ikm:Province }")
@@ -43,20 +41,9 @@ def engines_of(master: int) -> list[int]:
 
 def spawn(project: Path, cache: Path, port: int, store_mode: str = "disk",
           **extra_env: str) -> subprocess.Popen:
-    """Start the server; its stderr (messages and the access log) goes to `cache`/server.log,
-    never to a pipe that nobody reads while it serves (a full pipe blocks the workers)."""
-    env = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "IKMKG_QUERY_TIMEOUT": "1.5",
-           "IKMKG_STORE_MODE": store_mode, "PYTHONPATH": str(ROOT), **extra_env}
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / "server.log", "w") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "2", "--project-dir", str(project)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
-
-
-def log_of(cache: Path) -> str:
-    return (cache / "server.log").read_text(errors="replace")
+    """The server with these tests' settings: a 1.5 s query limit and `store_mode`."""
+    return spawn_ikmkg(project, cache, port, IKMKG_QUERY_TIMEOUT="1.5",
+                       IKMKG_STORE_MODE=store_mode, **extra_env)
 
 
 @pytest.fixture(scope="module", params=["disk", "shared"])
@@ -65,15 +52,10 @@ def server(request, tmp_path_factory):
     port, cache = free_port(), tmp_path_factory.mktemp("cache")
     process = spawn(SPARQL_PROJECT, cache, port, request.param)
     url = f"http://127.0.0.1:{port}"
-    wait_for_server(process, url + "/sparql", 60, lambda: log_of(cache))
+    wait_for_server(process, url + "/sparql", 60, lambda: server_log(cache))
     MASTERS[url] = (process.pid, request.param)
     yield url
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
     deadline = time.monotonic() + 5  # no engine outlives its server
     while engines_of(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -148,7 +130,7 @@ def test_refuses_to_start_on_invalid_data(tmp_path):
         process.wait(timeout=120)
     finally:
         process.kill()
-    stderr = log_of(tmp_path / "cache")
+    stderr = server_log(tmp_path / "cache")
     assert process.returncode == 2
     assert "does not conform" in stderr and "province/unlabelled" in stderr
 
@@ -163,15 +145,14 @@ def test_server_environment_is_not_part_of_requests(tmp_path):
                     IKMKG_TEST_SECRET="not-for-requests")
     try:
         url = f"http://127.0.0.1:{port}/healthz"
-        first = wait_for_server(process, url, 60, lambda: log_of(tmp_path / "cache"))
+        first = wait_for_server(process, url, 60, lambda: server_log(tmp_path / "cache"))
         assert first.status_code == 200
         assert first.headers["X-Request-Id"] != "from-the-server-environment"
         assert len(first.headers["X-Request-Id"]) == 32
         own = requests.get(url, headers={"X-Request-Id": "client-id-1"})
         assert own.headers["X-Request-Id"] == "client-id-1"
     finally:
-        process.terminate()
-        process.wait(15)
+        stop(process)
 
 
 def test_a_second_server_on_a_busy_port_refuses_to_start(server, tmp_path):
@@ -183,8 +164,8 @@ def test_a_second_server_on_a_busy_port_refuses_to_start(server, tmp_path):
         assert process.wait(timeout=60) == 2
     finally:
         process.kill()
-    assert "cannot listen on 127.0.0.1:" in log_of(tmp_path / "cache")
-    assert "another server" in log_of(tmp_path / "cache")
+    assert "cannot listen on 127.0.0.1:" in server_log(tmp_path / "cache")
+    assert "another server" in server_log(tmp_path / "cache")
     assert requests.get(server + "/healthz").status_code == 200
 
 
@@ -195,7 +176,7 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path):
     process = spawn(SPARQL_PROJECT, tmp_path / "cache", port, "shared")
     try:
         wait_for_server(process, f"http://127.0.0.1:{port}/healthz", 60,
-                        lambda: log_of(tmp_path / "cache"))
+                        lambda: server_log(tmp_path / "cache"))
         children = [int(c) for task in Path(f"/proc/{process.pid}/task").iterdir()
                     for c in (task / "children").read_text().split()]
         assert len(children) >= 3  # two workers and the engine
@@ -216,23 +197,11 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path):
 
 
 def _start(tmp_path: Path, stderr, *extra: str) -> tuple[subprocess.Popen, str]:
+    """The server with its default workers and log format (whatever the environment says)."""
     port = free_port()
-    env = {**os.environ, "IKMKG_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
-    env.pop("IKMKG_LOG_FORMAT", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--project-dir", str(SPARQL_PROJECT), *extra],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    process = spawn_ikmkg(SPARQL_PROJECT, tmp_path / "cache", port, *extra, workers=None,
+                          stderr=stderr, IKMKG_LOG_FORMAT=None)
     return process, f"http://127.0.0.1:{port}"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def test_at_a_terminal_it_says_where_it_serves_and_how_to_stop(tmp_path):
@@ -263,7 +232,7 @@ def test_at_a_terminal_it_says_where_it_serves_and_how_to_stop(tmp_path):
         requests.get(url + "/sparql", timeout=10)
         time.sleep(1.0)  # the access log line, if any, is written after the response
     finally:
-        _stop(process)
+        stop(process)
         reader.join(5)
         os.close(master)
     output = b"".join(chunks).decode(errors="replace")
@@ -281,7 +250,7 @@ def test_json_logs_when_asked(tmp_path):
         requests.get(url + "/sparql", timeout=10)
         time.sleep(1.0)
     finally:
-        _stop(process)
+        stop(process)
     import json
 
     records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]

@@ -7,16 +7,12 @@ Every attack test runs a `Canary` from another client while the attack is under 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 #: Seconds within which the canary's requests must be answered while an attack runs.
 CANARY_LIMIT = 1.0
 ONE_ROW = ("PREFIX ikm: <https://w3id.org/ikmkg/ontology#> "
@@ -96,25 +92,3 @@ def engine_pid(url: str) -> int:
             for pid_file in engine.socket_dir().glob(f"{proc.name}-*.sock.pid"):
                 return int(pid_file.read_text())
     raise LookupError(f"no engine for the server at {url}")
-
-
-def spawn_server(project: Path, cache: Path, port: int, **env: str) -> subprocess.Popen:
-    """`ikmkg serve` on `port` in the default store mode (the shared engine), 2 workers."""
-    environ = {**os.environ, "IKMKG_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **env}
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / "server.log", "w") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "2", "--project-dir", str(project)],
-            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log, text=True)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import running_ikmkg
 from conftest import SPARQL_PROJECT
 
-from security.attack import Canary, assert_serves, spawn_server, stop_server
+from security.attack import Canary, assert_serves
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -42,13 +42,8 @@ MAX_GROWTH_MB = 40
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(URL, process) of the real server: the process, to find its workers in /proc."""
-    port, cache = free_port(), tmp_path_factory.mktemp("cache")
-    process = spawn_server(SPARQL_PROJECT, cache, port)
-    url = f"http://127.0.0.1:{port}"
-    wait_for_server(process, url + "/healthz", 90,
-                    lambda: (cache / "server.log").read_text(errors="replace"))
-    yield url, process
-    stop_server(process)
+    with running_ikmkg(SPARQL_PROJECT, tmp_path_factory.mktemp("cache")) as served:
+        yield served
 
 
 def _children() -> dict[int, list[int]]:

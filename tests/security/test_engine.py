@@ -15,10 +15,10 @@ import time
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import running_ikmkg
 from conftest import SPARQL_PROJECT
 
-from security.attack import Canary, assert_serves, engine_pid, spawn_server, stop_server
+from security.attack import Canary, assert_serves, engine_pid
 
 ENGINE_MEMORY = 512
 SRJ = "application/sparql-results+json"
@@ -37,13 +37,9 @@ WIDE = ('SELECT ?s ?x WHERE { ?s ?p ?o BIND("0123456789abcdef" AS ?x0) '
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port, cache = free_port(), tmp_path_factory.mktemp("cache")
-    process = spawn_server(SPARQL_PROJECT, cache, port, IKMKG_ENGINE_MEMORY=str(ENGINE_MEMORY))
-    url = f"http://127.0.0.1:{port}"
-    wait_for_server(process, url + "/healthz", 90,
-                    lambda: (cache / "server.log").read_text(errors="replace"))
-    yield url
-    stop_server(process)
+    with running_ikmkg(SPARQL_PROJECT, tmp_path_factory.mktemp("cache"),
+                       IKMKG_ENGINE_MEMORY=str(ENGINE_MEMORY)) as (url, _):
+        yield url
 
 
 def _post(url: str, query: str, client: str, timeout: float = 30, **params) -> requests.Response:

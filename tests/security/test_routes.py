@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import running_ikmkg
 
 from bench.generate import generate
-from security.attack import Canary, assert_serves, spawn_server, stop_server
+from security.attack import Canary, assert_serves
 
 #: Synthetic triples: enough that one 3.5 KB batch costs seconds on unbounded reconciliation.
 TRIPLES = 60_000
@@ -30,13 +30,8 @@ ATTACKERS, ROUNDS = 16, 2
 def big_server(tmp_path_factory):
     """The real server over a synthetic project of TRIPLES triples."""
     project = generate(tmp_path_factory.mktemp("synthetic"), TRIPLES)
-    port, cache = free_port(), tmp_path_factory.mktemp("cache")
-    process = spawn_server(project, cache, port)
-    url = f"http://127.0.0.1:{port}"
-    wait_for_server(process, url + "/healthz", 120,
-                    lambda: (cache / "server.log").read_text(errors="replace"))
-    yield url
-    stop_server(process)
+    with running_ikmkg(project, tmp_path_factory.mktemp("cache"), seconds=120) as (url, _):
+        yield url
 
 
 def reconcile_batch() -> str:

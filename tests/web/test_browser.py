@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import free_port, server_log, spawn_ikmkg, stop, wait_for_server
 from conftest import TESTS_DIR
 
 AXE = TESTS_DIR / "vendor" / "axe-core-4.14.1.min.js"
@@ -39,26 +37,15 @@ def _browser_paths() -> tuple[str | None, str | None]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
+    port, cache = free_port(), tmp_path_factory.mktemp("browser-server")
     base = f"http://127.0.0.1:{port}/"
-    # Its stderr carries the access log: to a file, never to a pipe nobody reads (a full pipe
-    # would block the workers mid-request).
-    log = tmp_path_factory.mktemp("browser-server") / "server.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "2", "--base-uri", base],
-            stdout=subprocess.DEVNULL, stderr=stderr)
+    process = spawn_ikmkg(None, cache, port, "--base-uri", base)
     try:
-        home = wait_for_server(process, base, 60, log.read_text)
+        home = wait_for_server(process, base, 60, lambda: server_log(cache))
         assert home.status_code == 200, home.text[:500]
         yield base.rstrip("/")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +55,14 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail("CI must install chromium and chromium-driver (scripts/test.sh)")
         pytest.skip("Chromium or chromedriver is not installed")
+    driver = _chromium(chromium, chromedriver, {"intl.accept_languages": "en-US,en"})
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _chromium(chromium: str, chromedriver: str, prefs: dict):
+    """Headless Chromium in a 1280 x 900 window, English, with these preferences."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -77,12 +72,10 @@ def browser():
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--disable-gpu", "--window-size=1280,900", "--lang=en-US"):
         options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_page_load_timeout(30)
-    driver.set_script_timeout(60)
-    yield driver
-    driver.quit()
+    return driver
 
 
 def _by():
@@ -368,19 +361,8 @@ def browser_without_javascript():
     chromium, chromedriver = _browser_paths()
     if not (chromium and chromedriver):
         pytest.skip("Chromium or chromedriver is not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1280,900", "--lang=en-US"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {
-        "profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_page_load_timeout(30)
+    driver = _chromium(chromium, chromedriver,
+                       {"profile.managed_default_content_settings.javascript": 2})
     yield driver
     driver.quit()
 

@@ -18,15 +18,13 @@ import xml.dom.minidom
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import running_ikmkg
 from conftest import SPARQL_PROJECT
 from rdflib import ConjunctiveGraph, Graph, URIRef
 from rdflib.compare import graph_diff, isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import POST, POSTDIRECTLY, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import __version__ as sparqlwrapper_version
-
-from security.attack import spawn_server, stop_server
 
 pytestmark = pytest.mark.server
 
@@ -58,13 +56,8 @@ STORE_METHODS = ["GET", "POST", "POST_FORM"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The real server over the small synthetic project (30 provinces, 300 regencies)."""
-    port, cache = free_port(), tmp_path_factory.mktemp("cache")
-    process = spawn_server(SPARQL_PROJECT, cache, port)
-    url = f"http://127.0.0.1:{port}"
-    wait_for_server(process, url + "/healthz", 90,
-                    lambda: (cache / "server.log").read_text(errors="replace"))
-    yield url
-    stop_server(process)
+    with running_ikmkg(SPARQL_PROJECT, tmp_path_factory.mktemp("cache")) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

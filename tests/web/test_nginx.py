@@ -15,14 +15,12 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from backends import free_port, wait_for_server
+from backends import free_port, server_log, spawn_ikmkg, stop, wait_for_server
 from nginx import Nginx
 from test_reload import LABEL_QUERY, NEW_LABEL, OLD_LABEL, _edit, _poll, _project
 
@@ -97,7 +95,7 @@ class Stack:
                    if 'route="/metrics"' not in labels)
 
     def log(self) -> str:
-        return (self.tmp / "server.log").read_text()[-3000:]
+        return server_log(self.tmp / "cache")[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -105,29 +103,21 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nginx-stack")
     project, port = _project(tmp), free_port()
     (tmp / "metrics").mkdir()
-    env = {**os.environ, "IKMKG_CACHE_DIR": str(tmp / "cache"),
-           "IKMKG_TRUSTED_PROXIES": PROXY_ADDRESS, "IKMKG_SPARQL_MAX_AGE": str(MAX_AGE),
-           "IKMKG_MAX_CONCURRENT_QUERIES": "2", "IKMKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT),
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ikmkg", "serve", "--project-dir", str(project), "--port",
-         str(port), "--workers", "1", "--log-format", "json"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "server.log").open("w"))
+    server = spawn_ikmkg(project, tmp / "cache", port, "--log-format", "json", workers=1,
+                         IKMKG_TRUSTED_PROXIES=PROXY_ADDRESS, IKMKG_SPARQL_MAX_AGE=str(MAX_AGE),
+                         IKMKG_MAX_CONCURRENT_QUERIES="2", IKMKG_QUERY_TIMEOUT=str(QUERY_TIMEOUT),
+                         PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics"))
     nginx = None
     try:
         wait_for_server(server, f"http://127.0.0.1:{port}/readyz", 90,
-                        lambda: (tmp / "server.log").read_text())
+                        lambda: server_log(tmp / "cache"))
         assert _poll(lambda: fetch(port, "/readyz").status == 200, 60)
         nginx = Nginx(tmp / "nginx", port, extra=f"    proxy_bind {PROXY_ADDRESS};").start()
         yield Stack(tmp, project, server, port, nginx)
     finally:
         if nginx is not None:
             nginx.stop()
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
 
 def test_repeated_query_is_answered_by_nginx(stack):

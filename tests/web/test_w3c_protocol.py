@@ -33,16 +33,14 @@ implementation report read two parameters, and so does this test.
 from __future__ import annotations
 
 import json
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
-from backends import free_port, wait_for_server
+from backends import running_ikmkg
 from conftest import TEST_DATA_DIR
-from test_server import log_of, spawn
 
 from ikmkg.kg import graph_iri
 from ikmkg.settings import CANONICAL_BASE
@@ -83,20 +81,9 @@ def service(tmp_path_factory) -> str:
     (project / "ontology" / "ikm.ttl").write_bytes((SUITE / "data1.nt").read_bytes())
     (project / "ontology" / "shapes.ttl").write_bytes((SUITE / "data2.nt").read_bytes())
     (project / "data" / "data3.ttl").write_bytes((SUITE / "data3.nt").read_bytes())
-    cache = tmp_path_factory.mktemp("w3c-cache")
-    port = free_port()
-    process = spawn(project, cache, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_server(process, url + "/sparql", 60, lambda: log_of(cache))
+    with running_ikmkg(project, tmp_path_factory.mktemp("w3c-cache"), ready="/sparql",
+                       seconds=60, IKMKG_QUERY_TIMEOUT="1.5", IKMKG_STORE_MODE="disk") as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def adapted_path(test: dict, path: str) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from backends import free_port, wait_for_server
+from backends import running_ikmkg
 from bs4 import BeautifulSoup
 from conftest import PROJECT_DIR
 
@@ -216,22 +216,9 @@ def test_snippets_quote_any_text(query):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`ikmkg serve` on loopback with the shipped graph (canonical base)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("workbench-server") / "server.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ikmkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=stderr)
-    try:
-        wait_for_server(process, base + "/", 60, log.read_text)
+    with running_ikmkg(None, tmp_path_factory.mktemp("workbench-server"), ready="/",
+                       seconds=60, workers=1) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.mark.server
