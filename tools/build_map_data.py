@@ -11,7 +11,7 @@ on every feature) and repeats the HASC/postal code "LA" for Lampung and Maluku U
 feature is matched on its unique Natural Earth `adm1_code` through CROSSWALK below; the
 feature's `name` must also be the one the crosswalk expects, so that a different vintage with
 renumbered features fails instead of colouring the wrong province. The app joins the ISO code to
-the graph's `ikm:ISO3166Code` notations (tests/test_map.py checks every code against the graph
+the graph's `ikm:ISO3166Code` notations (tests/web/test_map.py checks every code against the graph
 and against the GeoNames name Natural Earth gives each feature).
 
 The output is deterministic (no timestamps, sorted keys, fixed rounding), so a rebuild from the

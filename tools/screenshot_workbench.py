@@ -1,6 +1,6 @@
 """Take docs/screenshots/workbench.png: the query page with a query run, its readable results and
 the editor offering the ontology's terms. Starts `ikmkg serve` on a free loopback port and drives
-headless Chromium (Selenium, chromedriver) like tests/test_browser.py.
+headless Chromium (Selenium, chromedriver) like tests/web/test_browser.py.
 
 Usage: python tools/screenshot_workbench.py [OUT.png]
 """

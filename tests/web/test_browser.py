@@ -376,7 +376,9 @@ def test_query_page_works_without_javascript(server, browser_without_javascript)
     textarea.clear()
     textarea.send_keys(WORKBENCH_QUERY.format(base=server))
     browser.find_element(_by().CSS_SELECTOR, "form.query-form button[type=submit]").click()
-    rows = browser.find_elements(_by().CSS_SELECTOR, ".results-table tbody tr")
+    # the posted form loads a new page: wait for its results, not the page before it
+    rows = _wait(browser, lambda b: b.find_elements(_by().CSS_SELECTOR,
+                                                    ".results-table tbody tr"))
     assert len(rows) == 5
     assert browser.find_element(_by().ID, "query").get_attribute("value").startswith("PREFIX ikm:")
     assert urlsplit(browser.current_url).path == "/sparql"
