@@ -1,7 +1,8 @@
 """Take the screenshots of docs/linked-data.md: the home page and the query page (an example
 question run, its results, chart and map) in English and Indonesian. Starts `ikmkg serve` on a
 free loopback port and drives headless Chromium (Selenium, chromedriver) like
-tests/web/test_browser.py; the query is the home page's first example question, as a visitor clicks it.
+tests/web/test_browser.py; the query is the home page's first example question, as a visitor
+clicks it.
 
 Usage: python tools/screenshot_pages.py [OUT_DIR]   (default docs/screenshots)
 """
