@@ -27,14 +27,11 @@ from ikmkg.formats import HTML, RDF_FORMATS, Format
 from ikmkg.namespaces import bind_prefixes
 from ikmkg.web import get_settings, get_store
 from ikmkg.web.i18n import reader_language, with_lang
-from ikmkg.web.negotiation import (  # noqa: F401 - last_modified, remember_load_time: pages.py
-    CACHE_CONTROL,
+from ikmkg.web.negotiation import (
     choose,
     etag_for,
     finish,
-    last_modified,
     not_modified,
-    remember_load_time,
 )
 from ikmkg.web.negotiation import link_header as alternates_header
 

@@ -39,19 +39,17 @@ from ikmkg.web import get_settings, get_store, int_arg, releases, timetravel
 from ikmkg.web.admission import admitted
 from ikmkg.web.documents import (
     BY_SUFFIX,
-    CACHE_CONTROL,
     alternates,
     html_page,
-    last_modified,
     make_href,
     not_found_page,
     page_cache,
-    remember_load_time,
     serve_document,
     sparql_link,
     split_suffix,
 )
 from ikmkg.web.i18n import reader_language, text, with_lang
+from ikmkg.web.negotiation import CACHE_CONTROL, last_modified, remember_load_time
 
 blueprint = Blueprint("pages", __name__)
 

@@ -35,14 +35,13 @@ from ikmkg.view import LABEL_PREDICATES, Labeller, Value
 from ikmkg.web import get_settings, get_store
 from ikmkg.web.documents import (
     BY_SUFFIX,
-    CACHE_CONTROL,
     VARIANTS,
     choose_variant,
     make_href,
     serialize,
 )
 from ikmkg.web.i18n import reader_language
-from ikmkg.web.negotiation import link_header, matches
+from ikmkg.web.negotiation import CACHE_CONTROL, link_header, matches
 
 blueprint = Blueprint("releases", __name__)
 
