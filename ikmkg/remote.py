@@ -247,8 +247,7 @@ class RemoteStore(StoreBase):
         """
         if base_iri:  # as a BASE of the text: a server would otherwise resolve against its own
             sparql_text = with_base(sparql_text, base_iri)
-        allowed = set(self.graph_iris.values())
-        checked = check_remote(sparql_text, allowed)
+        checked = check_remote(sparql_text)
         current = self.published()
         # The dataset always travels as protocol parameters, graphs the store does not hold
         # replaced by empty ones (ikmkg.query_dataset: never passed through, issue #16).

@@ -83,7 +83,7 @@ def rename_graphs(text: str, names: dict[str, str]) -> str:
     return "".join(parts) + source[at:]
 
 
-def check_remote(text: str, allowed_graphs: set[str]) -> sparql.CheckedQuery:
+def check_remote(text: str) -> sparql.CheckedQuery:
     """`ikmkg.sparql.check_query`, plus what only a remote store could act on.
 
     Raises:
@@ -91,7 +91,7 @@ def check_remote(text: str, allowed_graphs: set[str]) -> sparql.CheckedQuery:
             after its prologue (store pragmas such as Virtuoso's `DEFINE`); store functions that
             reach outside the graph (`bif:`, `sql:`).
     """
-    checked = sparql.check_query(text, allowed_graphs=allowed_graphs, max_results=0)
+    checked = sparql.check_query(text, max_results=0)
     tokens = sparql.tokenize(sparql.unescape(text))
     if checked.form is None:
         first = next((t.text for t in tokens if t.kind == "word"

@@ -156,28 +156,24 @@ class CheckedQuery:
 CACHED_CHECK_CHARS = 4096
 
 
-def check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
-                max_results: int) -> CheckedQuery:
+def check_query(text: str, *, max_results: int) -> CheckedQuery:
     """`_check_query`, remembered for short texts (the check is a pure function of its inputs;
     a refusal raises and so is never cached)."""
     if len(text) <= CACHED_CHECK_CHARS:
-        return _check_query_cached(text, frozenset(allowed_graphs), max_results)
-    return _check_query(text, allowed_graphs=allowed_graphs, max_results=max_results)
+        return _check_query_cached(text, max_results)
+    return _check_query(text, max_results=max_results)
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_query_cached(text: str, allowed_graphs: frozenset[str],
-                        max_results: int) -> CheckedQuery:
-    return _check_query(text, allowed_graphs=allowed_graphs, max_results=max_results)
+def _check_query_cached(text: str, max_results: int) -> CheckedQuery:
+    return _check_query(text, max_results=max_results)
 
 
-def _check_query(text: str, *, allowed_graphs: set[str] | frozenset[str],
-                 max_results: int) -> CheckedQuery:
+def _check_query(text: str, *, max_results: int) -> CheckedQuery:
     """Check a query text and prepare it for evaluation.
 
     Args:
         text: the SPARQL query.
-        allowed_graphs: the published named graphs (any other graph a query names is empty).
         max_results: most rows or triples returned; 0 for no cap.
 
     Returns:

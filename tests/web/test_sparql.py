@@ -533,7 +533,7 @@ def test_brackets_in_strings_iris_and_comments_do_not_count():
     opened = "{([" * 400
     query = (f'SELECT ?x WHERE {{ BIND("{opened}" AS ?x) BIND(\'\'\'{opened}\'\'\' AS ?y) '
              f"FILTER(?x != <urn:x:{'(' * 400}>) }} # {opened}\n")
-    assert sparql.check_query(query, allowed_graphs=set(), max_results=MAX).form == "SELECT"
+    assert sparql.check_query(query, max_results=MAX).form == "SELECT"
 
 
 def test_a_legitimately_deep_query_passes(client):
@@ -934,28 +934,24 @@ def test_fuzzed_queries_never_give_a_500(client, seed):
 
 
 def test_query_checks_are_remembered_but_refusals_are_not():
-    """check_query caches short texts by (text, graphs, cap); a refused text raises every time;
+    """check_query caches short texts by (text, cap); a refused text raises every time;
     a long text is checked afresh."""
     from ikmkg import sparql
     from ikmkg.errors import QueryError
 
-    allowed = set(GRAPHS.values())
     before = sparql._check_query_cached.cache_info()
-    first = sparql.check_query(PROVINCES + " # cache-test", allowed_graphs=allowed,
-                               max_results=MAX)
-    again = sparql.check_query(PROVINCES + " # cache-test", allowed_graphs=allowed,
-                               max_results=MAX)
-    other_cap = sparql.check_query(PROVINCES + " # cache-test", allowed_graphs=allowed,
-                                   max_results=MAX + 1)
+    first = sparql.check_query(PROVINCES + " # cache-test", max_results=MAX)
+    again = sparql.check_query(PROVINCES + " # cache-test", max_results=MAX)
+    other_cap = sparql.check_query(PROVINCES + " # cache-test", max_results=MAX + 1)
     after = sparql._check_query_cached.cache_info()
     assert first is again and after.hits == before.hits + 1
     assert other_cap.text.endswith(f"LIMIT {MAX + 2}\n") and first.text.endswith(f"LIMIT {MAX + 1}\n")
     for _ in range(2):
         with pytest.raises(QueryError):
             sparql.check_query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
-                               allowed_graphs=allowed, max_results=MAX)
+                               max_results=MAX)
     long = PROVINCES + " #" + "x" * sparql.CACHED_CHECK_CHARS
-    assert sparql.check_query(long, allowed_graphs=allowed, max_results=MAX).form == "SELECT"
+    assert sparql.check_query(long, max_results=MAX).form == "SELECT"
     assert sparql._check_query_cached.cache_info().currsize == after.currsize
 
 
