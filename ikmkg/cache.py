@@ -34,6 +34,11 @@ class BoundedCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def keys(self) -> list[Hashable]:
+        """The keys held, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
         found = self.lookup(key, _MISSING)
         if found is not _MISSING:

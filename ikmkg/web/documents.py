@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from urllib.parse import quote, urlencode
 
 from flask import Response, render_template, request
 from rdflib import Graph
 
+from ikmkg.cache import BoundedCache
 from ikmkg.describe import filter_language
 from ikmkg.dumps import serialize_graph
 from ikmkg.formats import HTML, RDF_FORMATS, Format
@@ -107,37 +106,33 @@ class PageCache:
     """
 
     def __init__(self, size: int = 16384, max_bytes: int = 64 << 20):
-        self.size, self.max_bytes = size, max_bytes
-        self.items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
-        self.bytes = 0
-        self.lock = threading.Lock()
+        self._cache: BoundedCache[object] = BoundedCache(
+            size, max_bytes, lambda key, value: approximate_size(key) + approximate_size(value))
+
+    @property
+    def bytes(self) -> int:
+        return self._cache.bytes
+
+    @property
+    def items(self) -> list[Hashable]:
+        """The keys held, least recently used first."""
+        return self._cache.keys()
 
     def get(self, key: tuple, compute: Callable[[], object], *,
             keep: Callable[[object], bool] | None = None) -> object:
         """The cached value of `key`, else `compute()`, remembered unless `keep` says no."""
         # The same files published under two bases (tests, several apps) share a version.
         key = (get_store().base_uri, *key)
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key][0]
+        found = self._cache.lookup(key, _MISSING)
+        if found is not _MISSING:
+            return found
         value = compute()
-        if keep is not None and not keep(value):
-            return value
-        weight = approximate_size(key) + approximate_size(value)
-        if weight > self.max_bytes:
-            return value
-        with self.lock:
-            if key in self.items:  # computed meanwhile by another thread
-                self.bytes -= self.items.pop(key)[1]
-            self.items[key] = (value, weight)
-            self.bytes += weight
-            while len(self.items) > self.size or self.bytes > self.max_bytes:
-                _, (_, evicted) = self.items.popitem(last=False)
-                self.bytes -= evicted
+        if keep is None or keep(value):
+            self._cache.put(key, value)
         return value
 
 
+_MISSING = object()
 page_cache = PageCache()
 
 
