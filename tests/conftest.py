@@ -26,6 +26,19 @@ def knowledge_graph(settings: Settings) -> kg_module.KnowledgeGraph:
 
 
 @pytest.fixture(scope="session")
+def data(knowledge_graph):
+    """The shipped data graph."""
+    return knowledge_graph.data
+
+
+@pytest.fixture(scope="session")
+def article_text(settings) -> str:
+    """The source article as copied into the project."""
+    return (Path(settings.project_dir) / "sources" / "article-2017-12-26-republika.txt").read_text(
+        encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
 def store(knowledge_graph):
     from ikmkg.store import EmbeddedStore
 

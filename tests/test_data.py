@@ -15,17 +15,6 @@ ARTICLE = URIRef(CANONICAL_BASE + "id/article/republika-2017-12-26")
 IRI_PATTERN = re.compile(r"^" + re.escape(CANONICAL_BASE) + r"id/[a-z0-9-]+/[A-Za-z0-9-]+(/[A-Za-z0-9.-]+)?$")
 
 
-@pytest.fixture(scope="module")
-def data(knowledge_graph):
-    return knowledge_graph.data
-
-
-@pytest.fixture(scope="module")
-def article_text(settings):
-    path = f"{settings.project_dir}/sources/article-2017-12-26-republika.txt"
-    return open(path, encoding="utf-8").read()
-
-
 def test_sentences_are_verbatim_and_numbered(data, article_text):
     sentences = list(data.subjects(RDF.type, IKM.SourceSentence))
     assert len(sentences) == 22

@@ -52,17 +52,6 @@ def assert_inferred(graph, subject, predicate, obj, rule: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def data(knowledge_graph):
-    return knowledge_graph.data
-
-
-@pytest.fixture(scope="module")
-def article_text(settings):
-    path = f"{settings.project_dir}/sources/article-2017-12-26-republika.txt"
-    return open(path, encoding="utf-8").read()
-
-
-@pytest.fixture(scope="module")
 def cq10(store, settings):
     text = (settings.queries_dir / "cq10-provenance.rq").read_text(encoding="utf-8")
     assert CQ10_DEFAULT in text
